@@ -1,0 +1,1 @@
+"""OCI and Docker image nouns: media types, descriptors, manifests, indexes, configs, platforms (pure)."""
