@@ -1,0 +1,49 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.rootfs import BUSYBOX, make_busybox_tar
+
+
+@pytest.fixture
+def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty dockyard store root, also exported as DOCKYARD_ROOT for the CLI."""
+    root = tmp_path / "store"
+    monkeypatch.setenv("DOCKYARD_ROOT", str(root))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.setenv("DOCKYARD_CONFIG", str(tmp_path / "dockyard-config.toml"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real busybox root filesystem as a plain tar (built once per session)."""
+    if not BUSYBOX.exists():
+        pytest.fail("busybox-static is not installed; run ./dev setup")
+    work = tmp_path_factory.mktemp("busybox")
+    return make_busybox_tar(work / "busybox.tar", work)
+
+
+def docker_engine_host() -> str | None:
+    """The socket of a real Docker engine to compare against, when one is running."""
+    host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST")
+    if host:
+        return host
+    for sock in ("/run/refdocker.sock",):
+        if os.path.exists(sock):
+            return f"unix://{sock}"
+    return None
+
+
+@pytest.fixture
+def docker_engine() -> str:
+    host = docker_engine_host()
+    if host is None or shutil.which("docker") is None:
+        pytest.skip("no Docker engine running here")
+    return host
