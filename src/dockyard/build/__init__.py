@@ -1,0 +1,1 @@
+"""Dockerfile parsing, shell-word expansion, change instructions and (later) the builder."""
