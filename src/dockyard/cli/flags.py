@@ -335,7 +335,12 @@ def go_quote(text: str) -> str:
 
 
 def _go_quote_byte(ch: str) -> str:
-    """Go's ``%q`` of a single byte: a rune literal such as ``'z'``."""
+    """Go's ``%q`` of a single byte: a rune literal such as ``'z'``.
+
+    pflag walks shorthands byte by byte, so a non-ASCII character is reported by its first UTF-8 byte,
+    read as a code point (``-é`` gives ``'Ã'``).
+    """
+    ch = chr(ch.encode("utf-8", "surrogateescape")[0])
     if ch == "'":
         return "'\\''"
     inner = go_quote(ch)[1:-1]
