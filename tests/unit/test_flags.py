@@ -36,6 +36,7 @@ IMAGES_LIKE = (
     strings_flag("platform", "Platforms"),
     string_flag("sort", "Sort", choices=("created", "size")),
     bytes_flag("memory", "Memory limit", short="m"),
+    bytes_flag("memory-swap", "Swap limit", minus_one_unlimited=True),
 )
 
 
@@ -88,6 +89,8 @@ def parse_error(argv: list[str]) -> str:
         (["--sort", "size"], "sort", "size"),
         (["-m", "512m"], "memory", 512 * 1024**2),
         (["--memory=1.5g"], "memory", int(1.5 * 1024**3)),
+        (["--memory-swap=-1"], "memory_swap", -1),
+        (["--memory-swap", "2k"], "memory_swap", 2048),
     ],
 )  # fmt: skip
 def test_values(argv: list[str], attr: str, expected: object) -> None:
@@ -212,6 +215,7 @@ def test_list_defaults_are_not_shared_between_parses() -> None:
          'invalid argument "a\\"b" for "-f, --filter" flag: bad format of filter (expected name=value)'),
         (["--sort", "name"], 'invalid argument "name" for "--sort" flag: must be one of created, size'),
         (["-m", "lots"], "invalid argument \"lots\" for \"-m, --memory\" flag: invalid size: 'lots'"),
+        (["-m", "-1"], "invalid argument \"-1\" for \"-m, --memory\" flag: invalid size: '-1'"),
     ],
 )  # fmt: skip
 def test_error_messages(argv: list[str], message: str) -> None:

@@ -63,6 +63,7 @@ class Flag:
     type_name: str | None = None
     choices: tuple[str, ...] = ()
     hidden: bool = False
+    minus_one_unlimited: bool = False  # docker's MemSwapBytes: "-1" means unlimited
 
     @property
     def attr(self) -> str:
@@ -147,8 +148,10 @@ def strings_flag(name: str, help: str, *, short: str | None = None) -> Flag:
     return Flag(name=name, help=help, kind=FlagKind.STRINGS, short=short, default=())
 
 
-def bytes_flag(name: str, help: str, *, short: str | None = None) -> Flag:
-    return Flag(name=name, help=help, kind=FlagKind.BYTES, short=short, default=0)
+def bytes_flag(name: str, help: str, *, short: str | None = None, minus_one_unlimited: bool = False) -> Flag:
+    return Flag(
+        name=name, help=help, kind=FlagKind.BYTES, short=short, default=0, minus_one_unlimited=minus_one_unlimited
+    )
 
 
 # cobra gives every command a help flag; docker hides it and deprecates its shorthand.
@@ -462,6 +465,8 @@ class FlagSet:
         if kind is FlagKind.INT:
             return parse_go_int(raw)
         if kind is FlagKind.BYTES:
+            if flag.minus_one_unlimited and raw == "-1":
+                return -1
             return parse_ram_bytes(raw)
         if kind is FlagKind.FILTER:
             if raw == "":

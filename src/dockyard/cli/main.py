@@ -317,7 +317,9 @@ BUILD = CommandSpec(
         string_flag("isolation", "Container isolation technology"),
         list_flag("label", "Set metadata for an image"),
         bytes_flag("memory", "Memory limit", short="m"),
-        bytes_flag("memory-swap", "Swap limit equal to memory plus swap: -1 to enable unlimited swap"),
+        bytes_flag(
+            "memory-swap", "Swap limit equal to memory plus swap: -1 to enable unlimited swap", minus_one_unlimited=True
+        ),
         string_flag("network", "Set the networking mode for the RUN instructions during build", default="default"),
         bool_flag("no-cache", "Do not use cache when building the image"),
         string_flag("platform", PLATFORM_HELP, default_env="DOCKER_DEFAULT_PLATFORM"),
