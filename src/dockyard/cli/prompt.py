@@ -22,6 +22,6 @@ def confirm(ctx: Context, message: str) -> bool:
     out.flush()
     try:
         answer = ctx.stdin.readline()
-    except (EOFError, OSError, ValueError):
+    except (EOFError, OSError, ValueError, AttributeError):  # closed or absent stdin
         return False
     return answer.strip() in ("y", "Y")
