@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,11 +36,19 @@ def check(store: Store) -> list[Problem]:
     problems += _check_database(store)
     sizes, bad_blobs, blob_problems = _check_blobs(store)
     problems += blob_problems
-    problems += _check_recorded_sizes(store, sizes)
-    problems += _check_images(store, sizes, bad_blobs)
-    problems += _check_references(store)
-    problems += _check_snapshots(store)
-    problems += _check_ingests(store)
+    stages: list[Callable[[], list[Problem]]] = [
+        lambda: _check_recorded_sizes(store, sizes),
+        lambda: _check_images(store, sizes, bad_blobs),
+        lambda: _check_references(store),
+        lambda: _check_snapshots(store),
+        lambda: _check_ingests(store),
+    ]
+    for stage in stages:
+        try:
+            problems += stage()
+        except sqlite3.DatabaseError as e:
+            # A damaged database was reported above; say what could not be checked, and go on.
+            problems.append(Problem("database", str(store.paths.database), f"check incomplete: {e}"))
     return problems
 
 

@@ -709,8 +709,10 @@ class Metadata:
 
     def integrity_check(self) -> list[str]:
         """SQLite's own findings; ``[]`` when the database file is sound."""
-        rows = self._rows("PRAGMA integrity_check")
-        messages = [r[0] for r in rows]
+        try:
+            messages = [r[0] for r in self._rows("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as e:
+            return [str(e)]
         return [] if messages == ["ok"] else messages
 
     def version(self) -> int:
