@@ -277,7 +277,9 @@ class ImageConfig:
             raise DataCorrupt("image config rootfs must be an object")
         if rootfs.get("type", "layers") != "layers":
             raise DataCorrupt(f"unsupported rootfs type {rootfs.get('type')!r}")
-        ids = rootfs.get("diff_ids") or []
+        ids = rootfs.get("diff_ids")
+        if ids is None:
+            return ()
         if not isinstance(ids, list):
             raise DataCorrupt("image config diff_ids must be a list")
         try:
@@ -287,7 +289,9 @@ class ImageConfig:
 
     @cached_property
     def history(self) -> tuple[HistoryEntry, ...]:
-        entries = self.doc.get("history") or []
+        entries = self.doc.get("history")
+        if entries is None:
+            return ()
         if not isinstance(entries, list):
             raise DataCorrupt("image config history must be a list")
         return tuple(HistoryEntry.from_json(e) for e in entries)
