@@ -186,8 +186,8 @@ class Authenticator:
                 wanted = list(scopes)
                 if challenge.params.get("error") == "insufficient_scope":
                     wanted = _union(wanted, challenge.scopes)
-                elif sent_auth is not None:
-                    # The token we sent was refused outright; forget it rather than resend it.
+                if sent_auth is not None:
+                    # The token we sent was refused; ask for a new one rather than resend it.
                     self._forget(challenge, wanted)
                 token = self._token_for(challenge, wanted)
                 if wanted != list(scopes):

@@ -138,25 +138,26 @@ class Hosts:
         *,
         certs_dirs: Sequence[Path] | None = None,
         resolve: bool = True,
+        always_insecure: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = _ALWAYS_INSECURE,
     ) -> None:
         self.settings = settings or Settings()
         self.certs_dirs = tuple(certs_dirs) if certs_dirs is not None else default_certs_dirs()
         # Docker resolves a hostname to test it against insecure CIDRs; only worth a DNS query when
         # the user listed CIDRs beyond the built-in loopback ones.
         self._resolve = resolve
+        # Docker treats loopback as insecure unconditionally; tests of certificate checks switch it off.
+        self._always_insecure = tuple(always_insecure)
 
     @cached_property
     def _insecure_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return _ALWAYS_INSECURE + tuple(self.settings.insecure_networks)
+        return self._always_insecure + tuple(self.settings.insecure_networks)
 
     def is_insecure(self, host: str) -> bool:
         """True for registries reached without certificate checks and with plain-HTTP fallback."""
         if host in self.settings.insecure_registries:
             return True
         name, _ = split_host_port(host)
-        if name == "localhost":
-            return True
-        ip = _as_ip(name)
+        ip = _as_ip("127.0.0.1" if name == "localhost" else name)
         if ip is not None:
             return any(ip in net for net in self._insecure_networks)
         if self._resolve and self.settings.insecure_networks:
