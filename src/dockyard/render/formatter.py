@@ -1,0 +1,226 @@
+"""The ``--format`` driver shared by ``images``, ``history``, ``search`` and ``system df``.
+
+This is docker/cli's ``formatter.Context``: the flag value picks a table, JSON lines or a raw template;
+the template runs once per row, each row followed by a newline; in table mode a header line, made by
+running the same template over the column labels with docker's header functions, goes first and
+everything passes through docker's tabwriter. Output is built in full before anything is printed, so a
+template error leaves stdout empty.
+
+Row objects derive from ``RowContext``: their public zero-argument methods (``ID``, ``Repository`` …) are
+the template's fields, and ``{{json .}}`` of a row is the object of all of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dockyard.errors import TemplateError
+from dockyard.render.tabwriter import tabulate
+
+if TYPE_CHECKING:
+    from dockyard.render.gotemplate import Template
+
+TABLE_KEY = "table"
+JSON_KEY = "json"
+JSON_TEMPLATE = "{{json .}}"
+TEMPLATE_ERROR_PREFIX = "template parsing error: "
+
+_ESCAPES = re.compile(r"\\[tn]")
+_ESCAPE_TEXT = {r"\t": "\t", r"\n": "\n"}
+
+
+def preprocess(template: str) -> str:
+    """docker's ``preFormat`` on a table or raw template: trim spaces (only spaces) at both ends and turn
+    the two-character sequences ``\\t`` and ``\\n`` into TAB and newline."""
+    return _ESCAPES.sub(lambda m: _ESCAPE_TEXT[m.group(0)], template.strip(" "))
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """A parsed ``--format`` value.
+
+    ``template`` is the preprocessed template text, or ``None`` when the command's default table applies
+    (an empty value or exactly ``table``)."""
+
+    value: str
+    is_table: bool
+    is_json: bool
+    template: str | None
+
+    @classmethod
+    def parse(cls, value: str) -> FormatSpec:
+        if value in ("", TABLE_KEY):
+            return cls(value, is_table=True, is_json=False, template=None)
+        if value.startswith(TABLE_KEY):  # case-sensitive and anchored, as Go's strings.HasPrefix
+            return cls(value, is_table=True, is_json=False, template=preprocess(value[len(TABLE_KEY) :]))
+        if value == JSON_KEY:
+            return cls(value, is_table=False, is_json=True, template=JSON_TEMPLATE)
+        return cls(value, is_table=False, is_json=False, template=preprocess(value))
+
+    @property
+    def is_default(self) -> bool:
+        return self.template is None
+
+    def contains(self, text: str) -> bool:
+        """Whether the flag value mentions ``text`` (docker's ``Format.Contains``, e.g. ``{{.Digest}}``)."""
+        return text in self.value
+
+    def resolve(self, default_table: str) -> str:
+        """The template to run. ``default_table`` is the command's default, written as docker writes it
+        (``table {{.Repository}}\\t…``); the leading ``table`` is optional."""
+        if self.template is not None:
+            return self.template
+        if default_table.startswith(TABLE_KEY):
+            default_table = default_table[len(TABLE_KEY) :]
+        return preprocess(default_table)
+
+
+def _wrap(error: TemplateError) -> TemplateError:
+    return TemplateError(TEMPLATE_ERROR_PREFIX + error.message, parse=error.parse)
+
+
+def _parse(text: str, funcs: Mapping[str, Any]) -> Template:
+    from dockyard.render.gotemplate import Template
+
+    try:
+        return Template.parse(text, funcs=funcs)
+    except TemplateError as error:
+        raise _wrap(error) from None
+
+
+def _header_line(text: str, header: Mapping[str, str]) -> str:
+    """The header as docker renders it: its own errors are ignored, keeping what was written before."""
+    from dockyard.render.gotemplate import docker_funcs, header_funcs
+
+    try:
+        template = _parse(text, {**docker_funcs(), **header_funcs()})
+        return template.execute(dict(header))
+    except TemplateError as error:
+        partial = getattr(error, "partial", "")
+        return partial if isinstance(partial, str) else ""
+
+
+def render_rows(
+    spec: FormatSpec,
+    rows: Sequence[Any],
+    header: Mapping[str, str],
+    default_table: str,
+) -> str:
+    """Everything ``--format`` prints for ``rows``: one template run per row, each ending in a newline;
+    in table mode preceded by the header line and aligned by the tabwriter (the header is printed
+    even with no rows). Raises ``TemplateError`` (prefixed ``template parsing error: ``)."""
+    from dockyard.render.gotemplate import docker_funcs
+
+    text = spec.resolve(default_table)
+    template = _parse(text, docker_funcs())
+    body: list[str] = []
+    for row in rows:
+        try:
+            body.append(template.execute(row))
+        except TemplateError as error:
+            raise _wrap(error) from None
+        body.append("\n")
+    if not spec.is_table:
+        return "".join(body)
+    return tabulate(_header_line(text, header) + "\n" + "".join(body))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows
+
+
+class RowContext:
+    """Base of the objects a ``--format`` template sees for each row.
+
+    Subclasses set ``__go_type__`` to the Go type docker names in template errors (for example
+    ``*formatter.imageContext``) and define one public method per placeholder. Like Go's exported methods,
+    a method counts when its name starts with an uppercase letter and it takes no arguments."""
+
+    __go_type__: ClassVar[str] = "*formatter.Context"
+    # docker leaves the header accessor out of {{json .}}
+    _NOT_MARSHALLED: ClassVar[frozenset[str]] = frozenset({"FullHeader"})
+
+    @classmethod
+    def accessor_names(cls) -> list[str]:
+        """The placeholders this row type offers, sorted as Go lists a method set."""
+        names = []
+        for name in dir(cls):
+            if not name[:1].isupper() or name in cls._NOT_MARSHALLED:
+                continue
+            member = inspect.getattr_static(cls, name)
+            if isinstance(member, (staticmethod, classmethod)) or not inspect.isfunction(member):
+                continue
+            if len(inspect.signature(member).parameters) == 1:  # only self
+                names.append(name)
+        return sorted(names)
+
+    def go_accessors(self) -> dict[str, Any]:
+        """Every accessor's value, by name."""
+        return {name: getattr(self, name)() for name in self.accessor_names()}
+
+    def __go_json__(self) -> str:
+        """``{{json .}}`` of the row: every accessor, keys sorted, HTML characters escaped."""
+        return go_json_dumps(self.go_accessors(), escape_html=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Go's encoding/json, for the values rows hold
+
+
+def _go_json_string(text: str, escape_html: bool) -> str:
+    encoded = json.dumps(text, ensure_ascii=False)
+    encoded = encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if escape_html:
+        encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if any("\ud800" <= ch <= "\udfff" for ch in encoded):
+        # Go replaces invalid UTF-8 with U+FFFD
+        encoded = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in encoded)
+    return encoded
+
+
+def _go_json_float(value: float) -> str:
+    if math.isnan(value) or math.isinf(value):
+        raise TemplateError(f"json: unsupported value: {value!r}")
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        # Python's repr is already in exponent form here; Go drops the exponent's leading zero
+        mantissa, _, exponent = repr(value).partition("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        return f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def go_json_dumps(value: Any, *, escape_html: bool = True) -> str:
+    """Encode like Go's ``json.Marshal`` (``escape_html``) or an encoder with HTML escaping off: map keys
+    sorted, no spaces, non-ASCII written as is."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_json_float(value)
+    if isinstance(value, str):
+        return _go_json_string(value, escape_html)
+    if isinstance(value, RowContext):
+        return value.__go_json__()
+    if isinstance(value, Mapping):
+        items = sorted((str(k), v) for k, v in value.items())
+        inner = ",".join(
+            f"{_go_json_string(k, escape_html)}:{go_json_dumps(v, escape_html=escape_html)}" for k, v in items
+        )
+        return "{" + inner + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(go_json_dumps(v, escape_html=escape_html) for v in value) + "]"
+    raise TemplateError(f"json: unsupported type: {type(value).__name__}")
