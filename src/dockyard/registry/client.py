@@ -297,14 +297,20 @@ class RegistryClient:
         retry: bool = True,
     ) -> httpx.Response:
         url = target if "://" in target else state.endpoint.url + target
-        for _ in range(3):
+        # At most two more tries: one after the first challenge, one after insufficient_scope.
+        attempts = 3
+        for attempt in range(attempts):
             sent = {**(headers or {}), **state.auth.headers(url, scopes)}
             resp = self.transport.request(method, url, headers=sent, body=body, retry=retry)
-            if resp.status_code in (401, 403) and state.auth.retry_headers(resp, scopes, sent) is not None:
+            if (
+                attempt + 1 < attempts
+                and resp.status_code in (401, 403)
+                and state.auth.retry_headers(resp, scopes, sent) is not None
+            ):
                 resp.close()
                 continue
             return resp
-        return resp
+        raise AssertionError("unreachable")
 
     def _fail(self, resp: httpx.Response) -> RegistryError:
         from .transport import parse_retry_after
