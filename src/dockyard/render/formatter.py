@@ -95,16 +95,13 @@ def _parse(text: str, funcs: Mapping[str, Any]) -> Template:
         raise _wrap(error) from None
 
 
-def _header_line(text: str, header: Mapping[str, str]) -> str:
-    """The header as docker renders it: its own errors are ignored, keeping what was written before."""
-    from dockyard.render.gotemplate import docker_funcs, header_funcs
+def _header_line(template: Template, header: Mapping[str, str]) -> str:
+    """The header as docker renders it: the row template with docker's header functions swapped in, run
+    over the labels; its error is ignored and whatever was written before it is kept."""
+    from dockyard.render.gotemplate import header_funcs
 
-    try:
-        template = _parse(text, {**docker_funcs(), **header_funcs()})
-        return template.execute(dict(header))
-    except TemplateError as error:
-        partial = getattr(error, "partial", "")
-        return partial if isinstance(partial, str) else ""
+    out, _ = template.with_funcs(header_funcs()).execute_partial(dict(header))
+    return out
 
 
 def render_rows(
@@ -129,7 +126,7 @@ def render_rows(
         body.append("\n")
     if not spec.is_table:
         return "".join(body)
-    return tabulate(_header_line(text, header) + "\n" + "".join(body))
+    return tabulate(_header_line(template, header) + "\n" + "".join(body))
 
 
 # ---------------------------------------------------------------------------------------------------------
