@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -276,3 +277,59 @@ def test_several_processes_open_a_fresh_store_at_once(tmp_path: Path) -> None:
     assert outputs == [str(LATEST_VERSION)] * 4
     conn = sqlite3.connect(root / "dockyard.db")
     assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_images_by_prefix_accepts_the_algorithm(store: Store) -> None:
+    image = store.meta.add_image(**commit_image(store, "a", [b"a"]))
+    assert store.meta.images_by_prefix(image.id[:19]) == [image.id]
+
+
+def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from dockyard.store.paths import default_root
+
+    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "explicit"))
+    assert default_root() == tmp_path / "explicit"
+    monkeypatch.delenv("DOCKYARD_ROOT")
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    assert default_root() == Path("/var/lib/dockyard")
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_root() == tmp_path / "xdg" / "dockyard"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_root() == tmp_path / "home" / ".local" / "share" / "dockyard"
+
+
+def test_a_store_opened_before_fork_works_in_the_child(store: Store) -> None:
+    image = store.meta.add_image(**commit_image(store, "a", [b"a"]))
+    pid = os.fork()
+    if pid == 0:  # child: use the inherited Store object, then leave without running pytest's teardown
+        code = 0
+        try:
+            store.meta.set_tag("r:child", "r", "child", image.id)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.meta.image_for_tag("r:child") == image.id
+
+
+def test_a_database_held_too_long_is_reported_as_locked(
+    store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.errors import Locked
+
+    monkeypatch.setattr("dockyard.store.metadata.BUSY_TIMEOUT_MS", 200)
+    with Store.open(store_root) as s:
+        image = s.meta.add_image(**commit_image(s, "a", [b"a"]))
+        other = sqlite3.connect(s.paths.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(Locked):
+                s.meta.set_tag("r:t", "r", "t", image.id)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        s.meta.set_tag("r:t", "r", "t", image.id)
+        assert s.meta.image_for_tag("r:t") == image.id

@@ -8,16 +8,18 @@ any point leaves either no blob or the whole blob; a partial ingest survives and
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..digest import CHUNK, Digest, Readable, VerifyingReader, new_hasher
-from ..errors import DigestMismatch, InvalidArgument, NotFound, SizeMismatch, TooLarge
+from ..errors import DigestMismatch, InvalidArgument, NotFound, SizeMismatch, TooLarge, Unavailable
 from .locks import FileLock, LockHolder
 from .paths import StorePaths, fsync_dir, remove_tree
 
@@ -125,7 +127,13 @@ class Ingest:
             actual = self.offset + len(data)
             self._discard()
             raise SizeMismatch(self._what(), self._expected_size, actual)
-        self._file.write(data)
+        try:
+            with _disk_errors(self._what()):
+                self._file.write(data)
+        except OSError:
+            # Part of the chunk may be on disk; a resume re-hashes the file, so stop here and let it.
+            self.close()
+            raise
         self._hasher.update(data)
         self.offset += len(data)
         now = time.time()
@@ -151,8 +159,9 @@ class Ingest:
         expected = expected or self._expected
         if expected_size is None:
             expected_size = self._expected_size
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with _disk_errors(self._what()):
+            self._file.flush()
+            os.fsync(self._file.fileno())
         size = self.offset
         if expected_size is not None and size != expected_size:
             self._discard()
@@ -197,9 +206,13 @@ class Ingest:
         """Stop writing but keep the partial data for a later resume."""
         if self._closed:
             return
-        self._file.close()
-        _write_text(self._dir / "updatedat", f"{time.time():.3f}")
-        self._close_lock()
+        try:
+            self._file.close()
+            _write_text(self._dir / "updatedat", f"{time.time():.3f}")
+        except OSError:
+            pass  # e.g. a full disk; the data file is what a resume relies on
+        finally:
+            self._close_lock()
 
     def _close_lock(self) -> None:
         self._closed = True
@@ -312,8 +325,8 @@ class ContentStore:
         if expected is not None and recorded_expected not in (None, str(expected)):
             restart = True  # the key now names other content: the partial data is worthless
         if restart:
-            (directory / "data").unlink(missing_ok=True)
-            (directory / "startedat").unlink(missing_ok=True)
+            for name in ("data", "startedat", "expected", "total"):
+                (directory / name).unlink(missing_ok=True)
         if restart or recorded_key is None:
             _write_text(directory / "key", key)
         if not (directory / "startedat").exists():
@@ -455,6 +468,17 @@ class ContentStore:
         for entry in entries:
             if entry.name.startswith(_TRASH_PREFIX):
                 remove_tree(Path(entry.path))
+
+
+@contextmanager
+def _disk_errors(what: str) -> Iterator[None]:
+    """A full disk keeps the partial ingest (it resumes later) and says so plainly (hazard 21)."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise Unavailable(f"no space left on device while writing {what}; the partial write is kept") from e
+        raise
 
 
 def _seek_to(stream: Readable, offset: int) -> bool:

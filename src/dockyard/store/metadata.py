@@ -8,6 +8,7 @@ so a multi-step change (``rmi``: untag, then delete) commits or fails as a whole
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..digest import Digest
-from ..errors import FailedPrecondition, InvalidArgument, NotFound
+from ..errors import DataCorrupt, FailedPrecondition, InvalidArgument, Locked, NotFound
 from .content import ContentStore
 
 BUSY_TIMEOUT_MS = 120_000
@@ -294,9 +295,16 @@ class Metadata:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        migrate(self._conn())
+        self._pid = os.getpid()
+        with _database_errors():
+            migrate(self._conn())
 
     def _conn(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            # Forked: the parent's connections must not be used (or closed) here; start afresh.
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._all = []
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path)
@@ -324,16 +332,19 @@ class Metadata:
             finally:
                 self._local.depth -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        with _database_errors():
+            conn.execute("BEGIN IMMEDIATE")
         self._local.depth = 1
         try:
             yield conn
+            with _database_errors():
+                conn.execute("COMMIT")
         except BaseException:
-            self._local.depth = 0
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        self._local.depth = 0
-        conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -427,6 +438,7 @@ class Metadata:
 
     def images_by_prefix(self, hex_prefix: str) -> list[str]:
         """IDs whose hex starts with ``hex_prefix`` (Docker's short-ID lookup)."""
+        hex_prefix = hex_prefix.removeprefix("sha256:")
         if not hex_prefix or any(c not in "0123456789abcdef" for c in hex_prefix):
             return []
         rows = self._rows(
@@ -717,6 +729,21 @@ class Metadata:
 
     def version(self) -> int:
         return schema_version(self._conn())
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn SQLite's failures to start or finish a transaction into dockyard's categories."""
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        if e.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise Locked(f"the store database is busy: another dockyard process held it too long ({e})") from e
+        raise
+    except sqlite3.DatabaseError as e:
+        if e.sqlite_errorcode in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise DataCorrupt(f"the store database is damaged: {e}") from e
+        raise
 
 
 def _check_state(state: str) -> None:
