@@ -161,3 +161,28 @@ def test_bad_names_never_reach_the_wire(client: RegistryClient) -> None:
         client.get_manifest("Upper/Case", "latest")
     with pytest.raises(InvalidArgument):
         client.get_manifest("dy/app", "../../etc")
+
+
+def test_search_against_a_fake_v1_index() -> None:
+    import httpx
+
+    from dockyard.registry.search import SearchResult, search, split_search_term
+
+    seen: list[httpx.Request] = []
+
+    def index(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"query": "busybox", "num_results": 2, "page": 1, "results": [
+            {"name": "library/busybox", "description": "Busybox base image.", "star_count": 3200,
+             "is_official": True, "is_automated": False},
+            {"name": "someone/busybox-long", "description": None, "star_count": 12, "is_official": False}]})
+
+    transport = Transport(hosts=Hosts(certs_dirs=[]), http_transport=httpx.MockTransport(index))
+    results = search("library/busybox", limit=10, transport=transport)
+    assert results == [SearchResult("library/busybox", "Busybox base image.", 3200, True, False),
+                       SearchResult("someone/busybox-long", "", 12, False, False)]
+    assert str(seen[0].url) == "https://index.docker.io/v1/search?q=busybox&n=10"
+    assert seen[0].headers["X-Docker-Token"] == "true"
+    assert split_search_term("localhost:5000/foo") == ("localhost:5000", "foo")
+    with pytest.raises(InvalidArgument, match=r"limit 101 is outside the range of \[1, 100\]"):
+        search("x", limit=101, transport=transport)

@@ -107,7 +107,9 @@ class BlobStream:
 
     def __init__(self, resp: httpx.Response, *, offset: int, requested: int, total_size: int | None, digest: Digest) -> None:
         self._resp = resp
-        self._chunks: Iterator[bytes] = resp.iter_bytes(CHUNK)
+        # No chunk size: httpx would hold back up to a chunk's worth of bytes when the connection drops.
+        self._chunks: Iterator[bytes] = resp.iter_bytes()
+        self._pending_error: StreamInterrupted | None = None
         self._buffer = b""
         self.offset = offset
         self.resumed = requested > 0 and offset == requested
@@ -139,13 +141,26 @@ class BlobStream:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            parts = [self._buffer]
-            self._buffer = b""
-            while chunk := self._read_more():
-                parts.append(chunk)
+            parts = [self.read(CHUNK)]
+            while parts[-1]:
+                try:
+                    parts.append(self.read(CHUNK))
+                except StreamInterrupted as exc:
+                    self._pending_error = exc
+                    break
             return b"".join(parts)
-        while len(self._buffer) < size and not self._eof:
-            chunk = self._read_more()
+        if self._pending_error is not None and not self._buffer:
+            error, self._pending_error = self._pending_error, None
+            raise error
+        while len(self._buffer) < size and not self._eof and self._pending_error is None:
+            try:
+                chunk = self._read_more()
+            except StreamInterrupted as exc:
+                if not self._buffer:
+                    raise
+                # Hand over what did arrive first; the caller sees the drop on its next read.
+                self._pending_error = exc
+                break
             if not chunk:
                 break
             self._buffer += chunk
@@ -172,10 +187,7 @@ class BlobStream:
         return chunk
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._buffer:
-            yield self._buffer
-            self._buffer = b""
-        while chunk := self._read_more():
+        while chunk := self.read(CHUNK):
             yield chunk
 
     def close(self) -> None:
