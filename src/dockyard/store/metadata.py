@@ -314,6 +314,10 @@ class Metadata:
                 self._all.append(conn)
         return conn
 
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, for read-only queries the methods below do not cover."""
+        return self._conn()
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
