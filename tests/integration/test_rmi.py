@@ -416,3 +416,19 @@ def test_same_scenario_as_docker(store: Store, make: ImageMaker, docker_engine: 
     # Not vacuous: the engine pruned the chain and reported released layers.
     assert "Deleted: <img:a>" in theirs[2][1] and "Deleted: <layer>" in theirs[2][1]
     assert ours == theirs
+
+
+def test_as_a_process(store: Store, make: ImageMaker, store_root: Path) -> None:
+    """The installed entry point, streams and exit code of a real process."""
+    import os
+    import sys
+
+    image = make.image("dyr:1")
+    env = dict(os.environ, DOCKYARD_ROOT=str(store_root))
+    run = subprocess.run(
+        [sys.executable, "-m", "dockyard", "rmi", "dyr:1", "nosuch"], env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[:2] == ["Untagged: dyr:1", f"Deleted: {image}"]
+    assert run.stderr == "Error response from daemon: No such image: nosuch:latest\n"

@@ -389,10 +389,12 @@ def prune_images(store: Store, *, filters: Filters | None = None, dry_run: bool 
                     raise _DryRun()
         except _DryRun:
             pass
-        reasons = {r.deleted: deleter.reasons.get(r.deleted or "", "") for r in deleted if r.deleted and not r.layer}
+        reasons = {
+            r.deleted: deleter.reasons.get(r.deleted, "") for r in deleted if r.deleted is not None and not r.layer
+        }
         reclaimed = sum(r.size for r in deleted if r.layer)
         blobs = 0 if dry_run or not deleted else _collect_garbage(store)
-    return PruneReport(deleted, reclaimed, reasons, dry_run, blobs)  # type: ignore[arg-type]
+    return PruneReport(deleted, reclaimed, reasons, dry_run, blobs)
 
 
 def _prune_candidates(
@@ -442,4 +444,7 @@ def _prune_one(deleter: _Deleter, conn: sqlite3.Connection, image_id: str, dangl
                 records.extend(deleter.image_delete(operand, force=False, prune=True))
         except (Conflict, NotFound) as err:
             log.debug("prune skips %s: %s", operand, err)
+        except DockyardError as err:
+            # moby logs any other failure and goes on with the next image.
+            log.warning("failed to prune image %s: %s", operand, err)
     return records
