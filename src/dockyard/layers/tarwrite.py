@@ -80,49 +80,61 @@ class _TreeWriter:
         return info
 
     def walk(self, dir_fd: int, prefix: str) -> None:
-        names = sorted(os.listdir(dir_fd), key=os.fsencode)
-        for name in names:
-            path = prefix + name
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            mode = st.st_mode
-            if stat.S_ISDIR(mode):
-                fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-                try:
-                    st = os.fstat(fd)
-                    info = self.info(path + "/", st)
-                    info.type = tarfile.DIRTYPE
-                    info.pax_headers = _xattrs(f"/proc/self/fd/{fd}")
-                    self.emit(info, st.st_mode)
-                    self.walk(fd, path + "/")
-                finally:
-                    os.close(fd)
-                continue
-            if stat.S_ISSOCK(mode):
-                continue  # sockets cannot be archived (Go's archive/tar refuses them; moby skips)
-            key = (st.st_dev, st.st_ino)
-            if st.st_nlink > 1 and key in self.first_path:
-                info = self.info(path, st)
-                info.type = tarfile.LNKTYPE
-                info.linkname = self.first_path[key]
+        """Emit every entry below ``dir_fd`` (whose archive path is ``prefix``), sorted by name bytes."""
+        for name in sorted(os.listdir(dir_fd), key=os.fsencode):
+            self.emit_path(dir_fd, name, prefix + name, recurse=True)
+
+    def emit_path(self, dir_fd: int, name: str, path: str, *, recurse: bool) -> None:
+        """Emit the entry ``name`` in ``dir_fd`` as ``path`` (and, for a directory, its tree if ``recurse``)."""
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        mode = st.st_mode
+        if stat.S_ISDIR(mode):
+            fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+            try:
+                st = os.fstat(fd)
+                info = self.info(path + "/", st)
+                info.type = tarfile.DIRTYPE
+                info.pax_headers = _xattrs(f"/proc/self/fd/{fd}")
                 self.emit(info, st.st_mode)
-                continue
-            if st.st_nlink > 1:
-                self.first_path[key] = path
-            if stat.S_ISREG(mode):
-                self.regular(dir_fd, name, path)
-            elif stat.S_ISLNK(mode):
-                info = self.info(path, st)
-                info.type = tarfile.SYMTYPE
-                info.linkname = os.readlink(name, dir_fd=dir_fd)
-                self.emit(info, mode)
-            elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
-                info = self.info(path, st)
-                info.type = (
-                    tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE if stat.S_ISBLK(mode) else tarfile.FIFOTYPE
-                )
-                if not stat.S_ISFIFO(mode):
-                    info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-                self.emit(info, mode)
+                if recurse:
+                    self.walk(fd, path + "/")
+            finally:
+                os.close(fd)
+            return
+        if stat.S_ISSOCK(mode):
+            return  # sockets cannot be archived (Go's archive/tar refuses them; moby skips)
+        key = (st.st_dev, st.st_ino)
+        if st.st_nlink > 1 and key in self.first_path:
+            info = self.info(path, st)
+            info.type = tarfile.LNKTYPE
+            info.linkname = self.first_path[key]
+            self.emit(info, st.st_mode)
+            return
+        if st.st_nlink > 1:
+            self.first_path[key] = path
+        if stat.S_ISREG(mode):
+            self.regular(dir_fd, name, path)
+        elif stat.S_ISLNK(mode):
+            info = self.info(path, st)
+            info.type = tarfile.SYMTYPE
+            info.linkname = os.readlink(name, dir_fd=dir_fd)
+            self.emit(info, mode)
+        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+            info = self.info(path, st)
+            info.type = (
+                tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE if stat.S_ISBLK(mode) else tarfile.FIFOTYPE
+            )
+            if not stat.S_ISFIFO(mode):
+                info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+            self.emit(info, mode)
+
+    def whiteout(self, path: str) -> None:
+        """An empty ``.wh.`` file for ``path`` (mode 0600, owner 0, mtime 0: reproducible)."""
+        parent, _, base = path.rpartition("/")
+        info = tarfile.TarInfo(f"{parent}/.wh.{base}" if parent else f".wh.{base}")
+        info.mode, info.mtime, info.uname, info.gname = 0o600, 0, "", ""
+        self.sink.write(_header(info, 0o600))
+        self.entries += 1
 
     def regular(self, dir_fd: int, name: str, path: str) -> None:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
