@@ -182,7 +182,7 @@ class _Deleter:
         return self._container_chains
 
     def _held_by_images(self) -> set[str]:
-        conn = self.meta._conn()
+        conn = self.meta.connection()
         stacks: dict[str, list[str]] = {}
         for image_id, diff_id in conn.execute(
             "SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position"
