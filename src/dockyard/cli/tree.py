@@ -129,12 +129,14 @@ def build_rows(images: Sequence[ImageSummary], *, sort_key: str = "created") -> 
 
 
 def _widest_name(rows: Sequence[TopRow], title: str, expanded: bool) -> int:
+    """docker measures names here in UTF-8 bytes (Go's len), though it pads by runes: the box-drawing
+    prefix of a child line counts 7, which leaves the IMAGE column a little wider than its text."""
     width = len(title)
     for row in rows:
-        width = max(width, len(row.name if row.name is not None else UNTAGGED))
+        width = max(width, len((row.name if row.name is not None else UNTAGGED).encode()))
         if expanded:
             for child in row.children:
-                width = max(width, len(child.platform) + len(CHILD_LAST))
+                width = max(width, len(child.platform.encode()) + len(CHILD_LAST.encode()))
     return width
 
 
