@@ -104,11 +104,31 @@ def test_records_pointing_at_missing_images_are_reported(store: Store) -> None:
     conn.execute("DELETE FROM image_layers WHERE image_id = ?", (image.id,))
     conn.execute("DELETE FROM images WHERE id = ?", (image.id,))
     conn.close()
+    store.content.path(Digest.parse(image.id)).unlink()
     assert sorted(errors(store.check())) == [
         ("dangling-container", "c1"),
         ("dangling-repo-digest", f"docker.io/library/img@{Digest.of(b'm')}"),
         ("dangling-tag", "docker.io/library/img:latest"),
     ]
+
+
+def test_container_of_a_force_removed_image_keeps_its_layers(store: Store) -> None:
+    # `rmi -f` may delete the image of a stopped container, as Docker allows; the container keeps
+    # what it was made from, so GC must keep the config and the layers and check() must not complain.
+    image = tagged_image(store, [b"layer-one", b"layer-two"])
+    store.meta.add_container("c1", image.id, "c")
+    store.meta.remove_tag("docker.io/library/img:latest")
+    store.meta.delete_image(image.id)
+    store.gc()
+    assert store.content.has(Digest.parse(image.id))
+    for layer in image.layers:
+        assert store.content.has(layer.blob)
+    problems = store.check()
+    assert errors(problems) == []
+    assert [(p.kind, p.subject, p.severity) for p in problems] == [("removed-image-container", "c1", "info")]
+    store.meta.remove_container("c1")
+    store.gc()
+    assert not any(store.content.has(layer.blob) for layer in image.layers)
 
 
 def test_leftover_ingest_is_information_not_an_error(store: Store) -> None:

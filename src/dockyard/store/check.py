@@ -171,7 +171,15 @@ def _check_references(store: Store) -> list[Problem]:
         if not meta.image_exists(rd.image_id):
             problems.append(Problem("dangling-repo-digest", rd.reference, f"points at missing image {rd.image_id}"))
     for container in meta.all_containers():
-        if not meta.image_exists(container.image_id):
+        if meta.image_exists(container.image_id):
+            continue
+        # `rmi -f` may remove the image of a stopped container, as in Docker; its config and layers stay.
+        if store.content.has(Digest.parse(container.image_id)):
+            problems.append(Problem(
+                "removed-image-container", container.id,
+                f"made from image {container.image_id}, since removed; its layers are kept", "info",
+            ))
+        else:
             problems.append(
                 Problem("dangling-container", container.id, f"made from missing image {container.image_id}")
             )

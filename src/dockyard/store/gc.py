@@ -21,7 +21,6 @@ Protocol with concurrent writers (pull, load, import, build), which is what make
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -29,8 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import json
+
 from ..digest import Digest
-from ..errors import Conflict, Locked
+from ..errors import Conflict, DockyardError, Locked
+from ..oci.chain import chain_ids as oci_chain_ids
 from .locks import FileLock
 from .paths import remove_tree
 
@@ -73,21 +75,15 @@ class PruneLock:
 
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
-    """ChainID of every prefix of a layer stack (formats.md §2.2)."""
-    chains: list[str] = []
-    for diff_id in diff_ids:
-        if not chains:
-            chains.append(diff_id)
-        else:
-            chains.append("sha256:" + hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest())
-    return chains
+    """ChainIDs as text, for code that reads digests from SQLite rows."""
+    return [str(c) for c in oci_chain_ids([Digest.parse(d) for d in diff_ids])]
 
 
 def collect(store: Store, *, dry_run: bool = False) -> GCResult:
     with store.prune_lock(), store.meta.transaction() as conn:
         resources = store.leases.live_resources(drop_dead=not dry_run)
         leased = {kind: {key for k, key in resources if k == kind} for kind in ("blob", "ingest", "snapshot")}
-        marked = _mark_blobs(conn) | leased["blob"]
+        marked = _mark_blobs(conn) | _mark_orphaned_container_layers(store, conn) | leased["blob"]
 
         removed: list[Digest] = []
         reclaimed = 0
@@ -145,6 +141,28 @@ def _mark_blobs(conn) -> set[str]:  # type: ignore[no-untyped-def]
                 manifests.add(child)
                 pending.append(child)
     return marked | manifests
+
+
+def _mark_orphaned_container_layers(store: Store, conn) -> set[str]:  # type: ignore[no-untyped-def]
+    """Layers of images that `rmi -f` removed while a container still uses them.
+
+    Docker lets a forced rmi delete an image a stopped container was made from; the container keeps its
+    layers. The image record is gone, so the kept config blob says which layers those are.
+    """
+    marked: set[str] = set()
+    rows = conn.execute(
+        "SELECT DISTINCT image_id FROM containers WHERE image_id NOT IN (SELECT id FROM images)"
+    ).fetchall()
+    for (image_id,) in rows:
+        try:
+            config = json.loads(store.content.read_bytes(Digest.parse(image_id)))
+            diff_ids = [str(Digest.parse(d)) for d in config.get("rootfs", {}).get("diff_ids", [])]
+        except (DockyardError, ValueError, AttributeError, TypeError):
+            continue  # check() reports a container whose config is missing or unreadable
+        for diff_id in diff_ids:
+            for (digest,) in conn.execute("SELECT digest FROM layer_blobs WHERE diff_id = ?", (diff_id,)):
+                marked.add(digest)
+    return marked
 
 
 def _sweep_snapshots(store: Store, conn, leased_names: set[str], dry_run: bool) -> list[str]:  # type: ignore[no-untyped-def]
