@@ -41,7 +41,7 @@ class Pair:
 
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+")
-_SINCE = re.compile(r"(Less than a second|\d+ seconds|About a minute|\d+ minutes) ago")
+_SINCE = re.compile(r"(Less than a second|\d+ seconds?|About a minute|\d+ minutes) ago")
 
 
 def normalise(text: str, ids: dict[str, str]) -> str:
