@@ -121,14 +121,13 @@ def run_df(ctx: Context, opts: Options, args: list[str]) -> int:
 
 def _verbose_template(ctx: Context, fmt: str, images: list[RowContext]) -> int:
     """``df -v --format``: the template runs once over {Images, Containers, Volumes, BuildCache}."""
-    from dockyard.render.formatter import TEMPLATE_ERROR_PREFIX, go_json_dumps
-    from dockyard.render.gotemplate import Struct, Template, docker_funcs
     from dockyard.errors import TemplateError
+    from dockyard.render.formatter import TEMPLATE_ERROR_PREFIX
+    from dockyard.render.gotemplate import Struct, Template, docker_funcs
 
     if fmt == "json":
         images_json = ",".join(row.__go_json__() for row in images)
         ctx.stdout.write(f'{{"Images":[{images_json}],"Containers":[],"Volumes":[],"BuildCache":[]}}\n')
-        _ = go_json_dumps
         return 0
     spec = FormatSpec.parse(fmt)
     data = Struct(
