@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from .store.listing import DiskUsage, ImageSummary
     from .store.inspection import HistoryItem
     from .store.removal import PruneReport, RemovalRecord
+    from .registry.transport import Transport
+    from .transfer.progress import ProgressSink
+    from .transfer.pull import PullResult
+    from .transfer.push import PushResult
+    from .registry.credentials import AuthConfig, StoreResult
+    from .registry.search import SearchResult
 
 
 class Engine:
@@ -113,3 +119,115 @@ class Engine:
         from .store import images
 
         return [str(images.resolve_image(self.store, name).id) for name in names]
+
+    # -- registries: pull, push, login, logout, search ---------------------------------------------------
+
+    def pull(
+        self,
+        reference: Reference,
+        *,
+        all_tags: bool = False,
+        platform: Platform | None = None,
+        progress: ProgressSink | None = None,
+        transport: Transport | None = None,
+    ) -> list[PullResult]:
+        from .transfer import pull
+
+        kwargs = dict(platform=platform, transport=transport, docker_config_dir=self.docker_config_dir)
+        if progress is not None:
+            kwargs["progress"] = progress
+        if all_tags:
+            return pull.pull_all_tags(self.store, reference, **kwargs)  # type: ignore[arg-type]
+        return [pull.pull(self.store, reference, **kwargs)]  # type: ignore[arg-type]
+
+    def push(
+        self,
+        reference: Reference,
+        *,
+        all_tags: bool = False,
+        progress: ProgressSink | None = None,
+        transport: Transport | None = None,
+    ) -> list[PushResult]:
+        from .transfer import push
+
+        return push.push(
+            self.store, reference, all_tags=all_tags, progress=progress, transport=transport,
+            docker_config_dir=self.docker_config_dir,
+        )
+
+    def login(self, server: str, username: str, password: str, *, transport: Transport | None = None) -> StoreResult:
+        """Check the credentials against the registry (``server`` is a config key: ``host[:port]`` or the
+        Hub URL), then store them as ``docker login`` does (with an identity token if one was issued)."""
+        from .registry.client import RegistryClient
+        from .registry.credentials import HUB_SERVER_KEY, AuthConfig, CredentialStore, convert_to_hostname
+        from .registry.hosts import HUB_DOMAIN
+        from .transfer.pull import make_transport
+
+        registry = HUB_DOMAIN if server == HUB_SERVER_KEY else convert_to_hostname(server)
+        own = transport is None
+        transport = transport or make_transport()
+        try:
+            creds = AuthConfig(username=username, password=password, server_address=server)
+            identity = RegistryClient(registry, transport=transport, credentials=creds, push=True).login()
+        finally:
+            if own:
+                transport.close()
+        return CredentialStore(self.docker_config_dir).store(server, username, password, identity_token=identity or "")
+
+    def stored_credentials(self, server: str) -> AuthConfig:
+        from .registry.credentials import CredentialStore
+
+        return CredentialStore(self.docker_config_dir).get(server)
+
+    def logout(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """Erase credentials under each config key (``docker logout`` tries several spellings of a
+        server); returns (key, error) for those that failed."""
+        from .errors import DockyardError
+        from .registry.credentials import CredentialStore
+
+        store = CredentialStore(self.docker_config_dir)
+        failures: list[tuple[str, str]] = []
+        for key in keys:
+            try:
+                store.erase(key)
+            except DockyardError as exc:
+                failures.append((key, str(exc)))
+        return failures
+
+    def search(self, term: str, *, limit: int | None = None, transport: Transport | None = None) -> list[SearchResult]:
+        from .transfer.pull import search_registry
+
+        return search_registry(term, limit=limit, transport=transport, docker_config_dir=self.docker_config_dir)
+
+    def list_tags(self, name: Reference, *, transport: Transport | None = None) -> list[str]:
+        from .transfer.pull import list_tags
+
+        return list_tags(name, transport=transport, docker_config_dir=self.docker_config_dir)
+
+    # -- save and load --------------------------------------------------------------------------------
+
+    def save(
+        self,
+        names: Sequence[str],
+        *,
+        output: str | None = None,
+        sink: BinaryIO | None = None,
+        layout_dir: str | None = None,
+        platform: Platform | None = None,
+        compress: str | None = None,
+    ) -> None:
+        """``docker save`` to a file (atomic), a stream, or an OCI layout directory."""
+        from .archive import layout, save
+
+        if layout_dir is not None:
+            layout.write_layout(self.store, save.select_images(self.store, names, platform), layout_dir)
+        elif output is not None:
+            save.save_to_file(self.store, names, output, platform=platform, compress=compress)
+        else:
+            save.save(self.store, names, sink, platform=platform, compress=compress)
+
+    def load(self, source: BinaryIO | str, *, platform: Platform | None = None) -> Any:
+        """``docker load`` from an archive stream or an OCI layout directory; returns a LoadResult."""
+        from .archive import load
+
+        return load.load(self.store, source, platform=platform)

@@ -1,0 +1,181 @@
+"""Progress of pulls and pushes: a stream of events, and the two ways the CLI draws them.
+
+The transfer code only emits ``Event``s (moby's ``progress.Progress``: an id, a status, optional byte
+counts). Front ends pick a renderer:
+
+- ``LineRenderer``: what ``docker pull``/``push`` print when stdout is not a terminal: ``<id>: <status>``
+  per message, the status alone when there is no id, and messages carrying byte counts skipped.
+- ``RichRenderer``: a live view on a terminal, one bar per layer plus an overall bar with speed and ETA.
+- ``NullRenderer``: ``-q``.
+
+Renderers are called from several worker threads, so each one serialises its output.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+
+@dataclass(frozen=True)
+class Event:
+    status: str
+    id: str | None = None
+    current: int | None = None  # bytes done, for Downloading / Pushing / Extracting
+    total: int | None = None
+    # Extra facts for richer front ends; the line renderer ignores them.
+    kind: str = ""  # "layer" for a per-blob event, "" otherwise
+
+    @property
+    def has_progress(self) -> bool:
+        return self.current is not None
+
+
+ProgressSink = Callable[[Event], None]
+
+
+def null_sink(event: Event) -> None:
+    return None
+
+
+class NullRenderer:
+    def __call__(self, event: Event) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class LineRenderer:
+    """Docker's non-TTY progress: one line per message, byte progress skipped."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if event.has_progress:
+            return
+        line = f"{event.id}: {event.status}\n" if event.id else f"{event.status}\n"
+        with self._lock:
+            self._out.write(line)
+            self._out.flush()
+
+    def close(self) -> None:
+        return None
+
+
+class RichRenderer:
+    """A live terminal view: a bar per layer and an overall bar (bytes, speed, ETA).
+
+    Messages without an id (``Digest: …``, ``Status: …``) are printed above the live area as lines.
+    """
+
+    def __init__(self, out: IO[str], *, overall_label: str = "Total") -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._console = Console(file=out, highlight=False)
+        self._progress = Progress(
+            TextColumn("{task.fields[label]}", justify="left"),
+            BarColumn(bar_width=40),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=self._console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Any] = {}
+        self._done: dict[str, int] = {}
+        self._totals: dict[str, int] = {}
+        self._overall = self._progress.add_task("", total=None, label=overall_label, status="", start=True)
+        self._progress.start()
+
+    def _task(self, ident: str) -> Any:
+        task = self._tasks.get(ident)
+        if task is None:
+            task = self._progress.add_task("", total=None, label=ident, status="")
+            self._tasks[ident] = task
+        return task
+
+    def _update_overall(self) -> None:
+        total = sum(self._totals.values()) or None
+        self._progress.update(self._overall, completed=sum(self._done.values()), total=total)
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if not event.id:
+                self._progress.console.print(event.status, markup=False)
+                return
+            if event.kind != "layer":
+                # "<tag>: Pulling from <repo>", "<tag>: digest: …": headings, not layers.
+                self._progress.console.print(f"{event.id}: {event.status}", markup=False)
+                return
+            task = self._task(event.id)
+            fields: dict[str, Any] = {"status": event.status}
+            if event.total is not None:
+                self._totals[event.id] = event.total
+                fields["total"] = event.total
+            if event.current is not None:
+                self._done[event.id] = event.current
+                fields["completed"] = event.current
+            elif event.status in ("Download complete", "Pull complete", "Pushed", "Already exists",
+                                  "Layer already exists") or event.status.startswith("Mounted from"):
+                total = self._totals.get(event.id)
+                if total is not None:
+                    self._done[event.id] = total
+                    fields["completed"] = total
+            self._progress.update(task, **fields)
+            self._update_overall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._progress.stop()
+
+
+class Throttle:
+    """Lets byte-progress events through at most every ``interval`` seconds (and always the last one)."""
+
+    def __init__(self, sink: ProgressSink, interval: float = 0.1) -> None:
+        self._sink = sink
+        self._interval = interval
+        self._last = 0.0
+
+    def __call__(self, event: Event, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= self._interval:
+            self._last = now
+            self._sink(event)
+
+
+def renderer_for(out: IO[str], *, quiet: bool, tty: bool) -> NullRenderer | LineRenderer | RichRenderer:
+    if quiet:
+        return NullRenderer()
+    if tty:
+        return RichRenderer(out)
+    return LineRenderer(out)
+
+
+__all__ = [
+    "Event",
+    "LineRenderer",
+    "NullRenderer",
+    "ProgressSink",
+    "RichRenderer",
+    "Throttle",
+    "null_sink",
+    "renderer_for",
+]
