@@ -260,18 +260,18 @@ def typed_image(raw: Mapping[str, Any]) -> GoStructPtr:
 
 
 def raw_json(obj: Any) -> str:
-    """The engine's bytes for an object (Go's Marshal: HTML characters escaped)."""
-    from dockyard.oci.config import go_json
-
-    return go_json(obj).decode("utf-8")
+    """The engine's bytes for an object: struct order kept, and moby's ``WriteJSON`` turns HTML escaping
+    off (Go still escapes U+2028 and U+2029)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def indented(objects: list[Any]) -> str:
-    from dockyard.oci.config import go_json
-
+    """``json.Indent`` of the engine's objects with four spaces, as the client prints them."""
     if not objects:
         return "[]\n"
-    return go_json(objects, indent=4).decode("utf-8") + "\n"
+    text = json.dumps(objects, ensure_ascii=False, indent=4, separators=(",", ": "))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
 
 
 class TemplateInspector:
