@@ -300,8 +300,9 @@ def save_to_file(
         ) from err
     try:
         with open(fd, "wb", buffering=0, closefd=True) as raw:
+            # No fsync, as docker's CopyToFile: it tripled the time of a 363 MB save here, and the rename
+            # still guarantees a reader never sees a partial archive under the target name.
             _write_compressed(lambda out: write_archive(store, saved, out), _FullWriter(raw), compress)
-            os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,185 @@
+"""``dockyard load``: every archive layout and compression, the output lines Docker prints, and store state."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dockyard.cli.main import run
+from dockyard.store import Store
+from dockyard.store.images import repo_tags
+from tests.helpers.archives import Img, layer_tar, legacy_archive, oci_archive, sha, skopeo_archive
+
+pytestmark = pytest.mark.integration
+
+DY = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dockyard"
+
+
+def load(capsys: pytest.CaptureFixture[str], tmp_path: Path, data: bytes, *extra: str) -> tuple[int, str, str]:
+    path = tmp_path / f"in-{len(list(tmp_path.iterdir()))}.tar"
+    path.write_bytes(data)
+    code = run("dockyard", ["load", "-i", str(path), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def errors_of(store_root: Path) -> list[str]:
+    with Store.open(store_root) as store:
+        return [str(p) for p in store.check() if p.severity == "error"]
+
+
+def image_tags(store_root: Path, image_id: str) -> list[str]:
+    with Store.open(store_root) as store:
+        return repo_tags(store, image_id)
+
+
+A = Img([layer_tar({"a.txt": b"alpha"}), layer_tar({"b.txt": b"bravo" * 1000})], ["dyload/a:1", "dyload/a:alias"])
+B = Img([layer_tar({"a.txt": b"alpha"})], ["dyload/b:1"], cmd="true")
+
+
+@pytest.mark.parametrize("outer", [None, "gzip", "zstd", "xz", "bzip2"])
+@pytest.mark.parametrize("layers", [None, "gzip", "zstd"])
+def test_legacy_layout_every_compression(store_root, tmp_path, capsys, outer, layers):
+    img = Img(A.layers, A.tags, layer_compression=layers)
+    code, out, err = load(capsys, tmp_path, legacy_archive([img]).build(outer))
+    assert (code, err) == (0, "")
+    assert out == "Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n"
+    assert image_tags(store_root, img.id) == ["dyload/a:1", "dyload/a:alias"]
+    with Store.open(store_root) as store:
+        record = store.meta.get_image(img.id)
+        assert [str(d) for d in record.diff_ids] == img.diff_ids
+        # Compressed layers stay compressed; their blob is the archive's bytes.
+        assert [str(layer.blob) for layer in record.layers] == [sha(b) for b in img.blobs]
+        assert record.size == 5 + 5000
+    assert errors_of(store_root) == []
+
+
+def test_manifest_first_or_last_and_shared_layers(store_root, tmp_path, capsys):
+    code, out, _ = load(capsys, tmp_path, legacy_archive([A, B], manifest_last=False).build())
+    assert code == 0
+    assert out.splitlines() == ["Loaded image: dyload/a:1", "Loaded image: dyload/a:alias", "Loaded image: dyload/b:1"]
+    with Store.open(store_root) as store:
+        blobs = {str(d) for d, _ in store.content.iter_blobs()}
+    # Two configs and two distinct layers: the shared base layer is stored once.
+    assert blobs == {A.id, B.id, *A.diff_ids}
+
+
+def test_untagged_images_print_ids_when_the_last_has_no_tags(store_root, tmp_path, capsys):
+    tagged = Img(A.layers, ["dyload/t:1"])
+    untagged = Img(B.layers, None)
+    code, out, _ = load(capsys, tmp_path, legacy_archive([tagged, untagged]).build())
+    assert code == 0
+    assert out == f"Loaded image: dyload/t:1\nLoaded image ID: {tagged.id}\nLoaded image ID: {untagged.id}\n"
+    # When the last one is tagged, no ID lines at all (moby resets its counter per image).
+    code, out, _ = load(capsys, tmp_path, legacy_archive([untagged, tagged]).build())
+    assert out == "Loaded image: dyload/t:1\n"
+
+
+def test_tag_move_message(store_root, tmp_path, capsys):
+    load(capsys, tmp_path, legacy_archive([Img(B.layers, ["dyload/m:1"])]).build())
+    moved = Img(A.layers, ["dyload/m:1"])
+    code, out, _ = load(capsys, tmp_path, legacy_archive([moved]).build())
+    old = Img(B.layers, None).id
+    assert out == (
+        f"The image dyload/m:1 already exists, renaming the old one with ID {old} to empty string\n"
+        "Loaded image: dyload/m:1\n"
+    )
+    assert image_tags(store_root, moved.id) == ["dyload/m:1"]
+    assert image_tags(store_root, old) == []
+    # Loading the same archive again moves nothing and says so plainly.
+    code, out, _ = load(capsys, tmp_path, legacy_archive([moved]).build())
+    assert out == "Loaded image: dyload/m:1\n"
+
+
+def test_fully_qualified_repo_tags_and_skopeo_symlinks(store_root, tmp_path, capsys):
+    img = Img(A.layers, ["docker.io/dyload/sk:1", "localhost:5000/dyload/sk:2"], layer_compression="gzip")
+    code, out, err = load(capsys, tmp_path, skopeo_archive(img).build())
+    assert (code, err) == (0, "")
+    assert out == "Loaded image: dyload/sk:1\nLoaded image: localhost:5000/dyload/sk:2\n"
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_plain_oci_archive_names(store_root, tmp_path, capsys, nested):
+    full = Img(A.layers, layer_compression="zstd")
+    refname = Img(B.layers, cmd="x")
+    bare = Img([layer_tar({"c": b"c"})], cmd="y")
+    archive = oci_archive(
+        [
+            (full, {"io.containerd.image.name": "docker.io/dyload/oci:1", "org.opencontainers.image.ref.name": "1"}),
+            (refname, {"org.opencontainers.image.ref.name": "dyload/oci:ref"}),
+            (bare, {"org.opencontainers.image.ref.name": "latest"}),
+        ],
+        nested=nested,
+    )
+    code, out, err = load(capsys, tmp_path, archive.build("gzip"))
+    assert (code, err) == (0, ""), err
+    assert out == f"Loaded image: dyload/oci:1\nLoaded image: dyload/oci:ref\nLoaded image ID: {full.id}\n" \
+        f"Loaded image ID: {refname.id}\nLoaded image ID: {bare.id}\n"
+    with Store.open(store_root) as store:
+        record = store.meta.get_image(full.id)
+        # The manifest that came with the image is kept, byte for byte.
+        assert [m.media_type for m in store.meta.manifests_for(full.id)] == ["application/vnd.oci.image.manifest.v1+json"]
+        assert str(record.layers[0].blob) == sha(full.blobs[0])
+    assert errors_of(store_root) == []
+
+
+def test_oci_layout_directory(store_root, tmp_path, capsys):
+    img = Img(A.layers, layer_compression="gzip")
+    archive = tmp_path / "oci.tar"
+    archive.write_bytes(oci_archive([(img, {"io.containerd.image.name": "docker.io/dyload/dir:1"})]).build())
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(layout)], check=True)
+    code = run("dockyard", ["load", "-i", str(layout)])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (0, "Loaded image: dyload/dir:1\n", "")
+
+
+def test_oci_layout_version_must_be_1_0_0(store_root, tmp_path, capsys):
+    archive = oci_archive([(A, {"io.containerd.image.name": "docker.io/dyload/v:1"})], layout_version="2.0.0")
+    code, out, err = load(capsys, tmp_path, archive.build())
+    assert code == 1 and "unsupported OCI layout version '2.0.0'" in err
+
+
+def test_stdin_and_its_errors(store_root, tmp_path):
+    data = legacy_archive([A]).build("gzip")
+    done = subprocess.run([str(DY), "load"], input=data, capture_output=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n", b"")
+    done = subprocess.run([str(DY), "load", "-i", "nonexist.tar"], capture_output=True, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (1, b"open nonexist.tar: no such file or directory\n")
+
+
+def test_stdin_terminal_refused(store_root, capsys, monkeypatch):
+    from dockyard.cli.context import Context
+
+    monkeypatch.setattr(Context, "stdin_isatty", lambda self: True)
+    code = run("dockyard", ["load"])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (1, "", "requested load from stdin, but stdin is empty\n")
+
+
+def test_quiet_flag_prints_the_same_lines(store_root, tmp_path, capsys):
+    code, out, _ = load(capsys, tmp_path, legacy_archive([B]).build(), "-q")
+    assert (code, out) == (0, "Loaded image: dyload/b:1\n")
+
+
+def test_layers_already_stored_are_not_written_again(store_root, tmp_path, capsys):
+    archive = oci_archive([(A, {"io.containerd.image.name": "docker.io/dyload/again:1"})]).build()
+    load(capsys, tmp_path, archive)
+    with Store.open(store_root) as store:
+        path = store.content.path(Store.open(store_root).meta.get_image(A.id).layers[1].blob)
+    before = path.stat().st_ino
+    code, out, _ = load(capsys, tmp_path, archive)
+    assert code == 0 and path.stat().st_ino == before
+
+
+def test_platform_filter(store_root, tmp_path, capsys):
+    code, out, err = load(capsys, tmp_path, legacy_archive([A]).build(), "--platform", "linux/arm64")
+    assert code == 1 and "linux/arm64" in err
+    assert image_tags(store_root, A.id) == []
+    code, out, err = load(capsys, tmp_path, legacy_archive([A]).build(), "--platform", "linux/amd64")
+    assert code == 0
