@@ -1,0 +1,280 @@
+"""The benchmarked operations: for each, how every tool does it and what is prepared between runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.harness import Case, interleave, last_line
+from bench.peers import DockerDaemon, Registry
+from bench.results import NOT_AVAILABLE, OperationResult
+from bench.workload import Workload
+
+TAG_COUNT = 1_000
+
+
+def dockyard_argv() -> list[str]:
+    """The installed entry point, as a user runs it (its start-up is part of every timing)."""
+    script = Path(sys.executable).parent / "dockyard"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "dockyard"]
+
+
+@dataclass
+class Bench:
+    work: Path  # kept between runs (workload cache, dockerd data root)
+    run: Path  # emptied at the start of each run
+    reps: int
+    docker: DockerDaemon
+    podman: list[str] | None
+    log: Callable[[str], None] = print
+    dockyard: list[str] = field(default_factory=dockyard_argv)
+    cases: dict[str, dict[str, Case]] = field(default_factory=dict)  # operation -> tool -> case (for profiling)
+
+    @property
+    def dockyard_env(self) -> dict[str, str]:
+        import os
+
+        return {**os.environ, "DOCKER_CONFIG": str(self.work / "docker-config"),
+                "DOCKYARD_CONFIG": str(self.work / "dockyard-config.toml")}
+
+    def dy(self, root: Path, *args: str) -> list[str]:
+        return [*self.dockyard, "--root", str(root), *args]
+
+    def dy_run(self, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.dy(root, *args), env=self.dockyard_env, capture_output=True, text=True)
+
+    def pm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        assert self.podman is not None
+        done = subprocess.run([*self.podman, *args], capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"podman {' '.join(args)}: {last_line(done.stderr)}")
+        return done
+
+    def measure(self, key: str, title: str, description: str, cases: list[Case],
+                targets: dict[str, float] | None = None, nbytes: int | None = None) -> OperationResult:
+        self.log(f"[{key}] {title}")
+        self.cases[key] = {c.tool: c for c in cases}
+        tools = interleave(cases, self.reps, self.log)
+        return OperationResult(key, title, description, tools, targets or {}, nbytes)
+
+
+def rmtree(path: Path) -> Callable[[], None]:
+    return lambda: shutil.rmtree(path, ignore_errors=True)
+
+
+def unlink(path: Path) -> Callable[[], None]:
+    return lambda: path.unlink(missing_ok=True)
+
+
+def dockyard_failure(done: subprocess.CompletedProcess[str]) -> str:
+    message = done.stderr or done.stdout
+    return NOT_AVAILABLE if "not implemented yet" in message else f"failed: {last_line(message)}"
+
+
+# -- start-up ------------------------------------------------------------------------------------------
+
+
+def version(b: Bench) -> OperationResult:
+    cases = [
+        Case("dockyard", [*b.dockyard, "--version"], env=b.dockyard_env),
+        Case("docker", ["docker", "--version"], env=b.docker.env),
+        Case("skopeo", ["skopeo", "--version"]),
+        Case("python -c pass", [sys.executable, "-c", "pass"]),
+    ]
+    return b.measure("version", "Start-up: `--version`",
+                     "How long a command takes before it does anything; `python -c pass` is the floor for "
+                     "a Python program. The docker client is a Go binary (client only, no daemon call).",
+                     cases)
+
+
+# -- images ----------------------------------------------------------------------------------------------
+
+
+def _tag_many_dockyard(b: Bench, root: Path, source: str, names: list[str]) -> str | None:
+    """Tags through the library in one process (999 CLI start-ups would only measure start-up)."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from dockyard.engine import Engine\n"
+        "from dockyard.reference import reference_for_tagging\n"
+        "with Engine(Path(sys.argv[1])) as engine:\n"
+        "    for name in sys.argv[3:]:\n"
+        "        engine.tag(sys.argv[2], reference_for_tagging(name))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(root), source, *names], env=b.dockyard_env,
+                          capture_output=True, text=True)
+    return None if done.returncode == 0 else f"failed: tagging: {last_line(done.stderr)}"
+
+
+def images(b: Bench, busybox_tar: Path) -> list[OperationResult]:
+    root = b.run / "images-store"
+    source = "bench/tags:0"
+    names = [f"bench/tags:{i}" for i in range(1, TAG_COUNT)]
+    dy_setup = b.dy_run(root, "import", str(busybox_tar), source)
+    dy_reason = None if dy_setup.returncode == 0 else dockyard_failure(dy_setup)
+    b.docker.remove_all_images()
+    b.docker.docker("import", str(busybox_tar), source)
+    if b.podman:
+        b.pm("rmi", "-af", check=False)
+        b.pm("import", str(busybox_tar), source)
+
+    def cases() -> list[Case]:
+        out = [Case("dockyard", b.dy(root, "images"), env=b.dockyard_env, unavailable=lambda: dy_reason),
+               Case("docker", ["docker", "images"], env=b.docker.env)]
+        if b.podman:
+            out.append(Case("podman", [*b.podman, "images"]))
+        return out
+
+    described = "The default table, written to a pipe. The image is a small busybox rootfs."
+    results = [b.measure("images-1", "`images` with 1 tag", described, cases())]
+    if dy_reason is None:
+        dy_reason = _tag_many_dockyard(b, root, source, names)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda name: b.docker.docker("tag", source, name), names))
+    if b.podman:
+        b.pm("tag", source, *names)
+    results.append(b.measure(f"images-{TAG_COUNT}", f"`images` with {TAG_COUNT:,} tags",
+                             described + f" It carries {TAG_COUNT:,} tags (one table row each).", cases(),
+                             targets={"docker": 1.0}))
+    b.docker.remove_all_images()
+    if b.podman:
+        b.pm("rmi", "-af", check=False)
+    shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+# -- pull, push, save, load --------------------------------------------------------------------------------
+
+
+def pull(b: Bench, w: Workload, source: Registry) -> OperationResult:
+    ref = f"{source.host}/{w.tag}"
+    store, oci = b.run / "pull-store", b.run / "pull-oci"
+    cases = [
+        Case("dockyard", b.dy(store, "pull", ref), env=b.dockyard_env, prepare=rmtree(store), cleanup=rmtree(store)),
+        Case("skopeo", ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}",
+                        f"oci:{oci}:{w.spec.name}"], prepare=rmtree(oci), cleanup=rmtree(oci)),
+        Case("docker", ["docker", "pull", ref], env=b.docker.env, prepare=b.docker.remove_all_images,
+             cleanup=b.docker.remove_all_images),
+    ]
+    if b.podman:
+        wipe = lambda: b.pm("rmi", "-af", check=False)  # noqa: E731
+        cases.append(Case("podman", [*b.podman, "pull", "-q", "--tls-verify=false", ref], prepare=wipe, cleanup=wipe))
+    return b.measure(
+        "pull", f"pull ({w.size / 1e6:.0f} MB, 4 layers) from a local registry",
+        "From a `docker-registry` on loopback into an empty store each time: dockyard into a fresh store root, "
+        "skopeo into a fresh OCI layout (no unpacking), docker and podman into engines with no image. "
+        "docker and podman unpack the layers (podman with vfs storage); dockyard and skopeo keep them "
+        "compressed. Rate = uncompressed image size / time.",
+        cases, targets={"skopeo": 1.0, "docker": 0.5}, nbytes=w.size)
+
+
+@dataclass
+class Holdings:
+    """Where the image already sits before push and save: each tool's own store."""
+
+    dockyard_root: Path
+    dockyard_reason: str | None
+    oci_layout: Path
+    podman_ref: str | None
+
+
+def stock_stores(b: Bench, w: Workload, source: Registry) -> Holdings:
+    """Put the image into each tool's store, untimed: `docker save | dockyard load` as the brief says,
+    falling back to `dockyard pull` while `load` does not exist yet."""
+    root = b.run / "main-store"
+    loaded = b.dy_run(root, "load", "-i", str(w.archive))
+    reason = None
+    if loaded.returncode != 0:
+        b.log(f"  dockyard load for setup: {dockyard_failure(loaded)}; trying dockyard pull")
+        shutil.rmtree(root, ignore_errors=True)
+        pulled = b.dy_run(root, "pull", f"{source.host}/{w.tag}")
+        if pulled.returncode == 0:
+            b.dy_run(root, "tag", f"{source.host}/{w.tag}", w.tag)
+        else:
+            why = dockyard_failure(pulled)
+            reason = (f"{NOT_AVAILABLE} (the image cannot get into dockyard: no working `load` or `pull`)"
+                      if why == NOT_AVAILABLE else f"failed: setup: {why}")
+    b.docker.remove_all_images()
+    b.docker.docker("load", "-i", str(w.archive))
+    oci = b.run / "oci-source"
+    shutil.rmtree(oci, ignore_errors=True)
+    subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{source.host}/{w.tag}",
+                    f"oci:{oci}:{w.spec.name}"], check=True, capture_output=True)
+    podman_ref = None
+    if b.podman:
+        b.pm("rmi", "-af", check=False)
+        b.pm("pull", "-q", "--tls-verify=false", f"{source.host}/{w.tag}")
+        podman_ref = f"{source.host}/{w.tag}"
+    return Holdings(root, reason, oci, podman_ref)
+
+
+def push(b: Bench, w: Workload, held: Holdings) -> OperationResult:
+    target = Registry(b.run / "push-registry")
+    target.start()
+    try:
+        ref = f"{target.host}/{w.tag}"
+        dy_reason = held.dockyard_reason
+        if dy_reason is None:
+            tagged = b.dy_run(held.dockyard_root, "tag", w.tag, ref)
+            dy_reason = None if tagged.returncode == 0 else f"failed: setup: {dockyard_failure(tagged)}"
+        b.docker.docker("tag", w.tag, ref)
+        cases = [
+            Case("dockyard", b.dy(held.dockyard_root, "push", ref), env=b.dockyard_env, prepare=target.reset,
+                 unavailable=lambda: dy_reason),
+            Case("skopeo", ["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{held.oci_layout}:{w.spec.name}",
+                            f"docker://{ref}"], prepare=target.reset),
+            Case("docker", ["docker", "push", ref], env=b.docker.env, prepare=target.reset),
+        ]
+        if b.podman and held.podman_ref:
+            cases.append(Case("podman", [*b.podman, "push", "-q", "--tls-verify=false", held.podman_ref, f"docker://{ref}"],
+                              prepare=target.reset))
+        return b.measure(
+            "push", f"push ({w.size / 1e6:.0f} MB, 4 layers) to an empty registry",
+            "To a `docker-registry` on loopback restarted over empty storage before every run, so nothing "
+            "can be skipped or mounted. Each tool pushes from its own store: dockyard from its content "
+            "store, skopeo from an OCI layout (compressed blobs, as pulled), docker and podman from their "
+            "unpacked layers (they compress on the way out).",
+            cases, targets={"docker": 0.5, "skopeo": 1.0}, nbytes=w.size)
+    finally:
+        target.stop()
+        b.docker.docker("rmi", ref, check=False)
+
+
+def save(b: Bench, w: Workload, held: Holdings) -> OperationResult:
+    out = b.run / "save-out"
+    out.mkdir(parents=True, exist_ok=True)
+    cases = [
+        Case("dockyard", b.dy(held.dockyard_root, "save", "-o", str(out / "dockyard.tar"), w.tag),
+             env=b.dockyard_env, unavailable=lambda: held.dockyard_reason, cleanup=unlink(out / "dockyard.tar")),
+        Case("docker", ["docker", "save", "-o", str(out / "docker.tar"), w.tag], env=b.docker.env,
+             cleanup=unlink(out / "docker.tar")),
+    ]
+    if b.podman and held.podman_ref:
+        cases.append(Case("podman", [*b.podman, "save", "-q", "-o", str(out / "podman.tar"), held.podman_ref],
+                          cleanup=unlink(out / "podman.tar")))
+    return b.measure(
+        "save", f"save ({w.size / 1e6:.0f} MB) to a docker-archive tar",
+        "`save -o FILE IMAGE` from each tool's own store (the image is already there).",
+        cases, targets={"docker": 0.5}, nbytes=w.size)
+
+
+def load(b: Bench, w: Workload) -> OperationResult:
+    root = b.run / "load-store"
+    cases = [
+        Case("dockyard", b.dy(root, "load", "-q", "-i", str(w.archive)), env=b.dockyard_env,
+             prepare=rmtree(root), cleanup=rmtree(root)),
+        Case("docker", ["docker", "load", "-q", "-i", str(w.archive)], env=b.docker.env,
+             prepare=b.docker.remove_all_images, cleanup=b.docker.remove_all_images),
+    ]
+    if b.podman:
+        wipe = lambda: b.pm("rmi", "-af", check=False)  # noqa: E731
+        cases.append(Case("podman", [*b.podman, "load", "-q", "-i", str(w.archive)], prepare=wipe, cleanup=wipe))
+    return b.measure(
+        "load", f"load ({w.size / 1e6:.0f} MB) from a `docker save` tar",
+        "`load -i FILE` of the tar `docker save` wrote (uncompressed layers), into an empty store each time.",
+        cases, targets={"docker": 0.5}, nbytes=w.size)

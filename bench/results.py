@@ -1,0 +1,69 @@
+"""What a run measured, as plain data the report writer renders (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.stats import Summary, summarize
+
+OK = "ok"
+NOT_AVAILABLE = "not available yet"
+
+
+@dataclass
+class ToolResult:
+    """One tool's samples for one operation; ``status`` says why there are none when there are none."""
+
+    tool: str
+    samples: list[float] = field(default_factory=list)
+    status: str = OK
+    command: str = ""
+
+    @property
+    def summary(self) -> Summary | None:
+        return summarize(self.samples) if self.status == OK else None
+
+
+@dataclass
+class OperationResult:
+    """One benchmarked operation: dockyard first, then the peers, and the targets per peer."""
+
+    key: str
+    title: str
+    description: str
+    tools: list[ToolResult]
+    targets: dict[str, float] = field(default_factory=dict)  # peer -> highest acceptable ratio
+    nbytes: int | None = None  # bytes the operation moves, to read its rate against the limits
+
+    def tool(self, name: str) -> ToolResult | None:
+        return next((t for t in self.tools if t.tool == name), None)
+
+
+@dataclass
+class LimitResult:
+    """A physical limit: bytes processed per sample, with the samples' durations."""
+
+    name: str
+    nbytes: int
+    samples: list[float]
+    note: str = ""
+
+
+@dataclass
+class ProfileResult:
+    operation: str
+    command: str
+    total_seconds: float
+    top_functions: list[tuple[str, float]]  # (function location, own seconds), largest first
+    tree_excerpt: str
+    reading: str = ""
+
+
+@dataclass
+class RunResults:
+    machine: dict[str, str]
+    settings: dict[str, str]
+    operations: list[OperationResult] = field(default_factory=list)
+    limits: list[LimitResult] = field(default_factory=list)
+    profile: ProfileResult | None = None
+    notes: list[str] = field(default_factory=list)
