@@ -46,7 +46,10 @@ def main(argv: list[str]) -> int:
     work = args.work.resolve()
     saved = work / f"results-{'quick' if args.quick else 'full'}.json"
     if args.render_only:
-        output.write_text(report.render(store.load(saved)))
+        previous = store.load(saved)
+        for op in previous.operations:
+            op.targets = dict(operations.TARGETS.get(op.key, {}))
+        output.write_text(report.render(previous))
         print(f"wrote {output}")
         return 0
     run = work / "run"
