@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 HUB_SERVER = "https://index.docker.io/v1/"
 HUB_NAMESPACE = "docker.io"
 PASSWORD_FLAG_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
-STORED_LOGIN_NOTE = "i Info \u2192 To login with a different account, run 'docker logout' followed by 'docker login'"
+# docker/cli 28 on a non-terminal (observed): a blank line, the note, then two blank lines.
+STORED_LOGIN_NOTE = "\n Info -> To login with a different account, run 'docker logout' followed by 'docker login'\n\n\n"
 IS_AUTOMATED_WARNING = (
     'WARNING: the "is-automated" filter is deprecated, and searching for "is-automated=true" will not yield '
     "any results in future."
@@ -155,7 +156,7 @@ def run_login(ctx: Context, opts: Options, args: list[str]) -> int:
         stored = engine.stored_credentials(server)
         if stored.username and stored.password:
             note = f" [Username: {stored.username}]" if stored.username else ""
-            _write(ctx.stderr, f"Authenticating with existing credentials...{note}\n{STORED_LOGIN_NOTE}\n\n")
+            _write(ctx.stderr, f"Authenticating with existing credentials...{note}\n{STORED_LOGIN_NOTE}")
             try:
                 result = engine.login(server, stored.username, stored.password)
             except Unauthorized:
