@@ -10,28 +10,39 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .check import Problem
-from .content import ContentStore, Ingest, IngestInfo, VerifiedBlob
-from .gc import GCResult, PruneLock
-from .leases import Lease, LeaseInfo, LeaseManager
-from .locks import FileLock
-from .metadata import (
-    BlobSource,
-    ContainerRecord,
-    ImageRecord,
-    LayerRecord,
-    ManifestRecord,
-    Metadata,
-    RepoDigestRecord,
-    SnapshotRecord,
-    TagRecord,
-)
+from .metadata import Metadata
 from .paths import StorePaths, default_root
+
+if TYPE_CHECKING:
+    from .check import Problem
+    from .content import ContentStore
+    from .gc import GCResult, PruneLock
+    from .leases import Lease, LeaseManager
+
+# Names re-exported from the submodules, imported on first use: a read-only command such as `images`
+# needs only paths and metadata, and start-up time is what a user feels there.
+_LAZY_EXPORTS = {
+    "Problem": "check", "ContentStore": "content", "Ingest": "content", "IngestInfo": "content",
+    "VerifiedBlob": "content", "GCResult": "gc", "PruneLock": "gc", "Lease": "leases", "LeaseInfo": "leases",
+    "LeaseManager": "leases", "FileLock": "locks", "BlobSource": "metadata", "ContainerRecord": "metadata",
+    "ImageRecord": "metadata", "LayerRecord": "metadata", "ManifestRecord": "metadata",
+    "RepoDigestRecord": "metadata", "SnapshotRecord": "metadata", "TagRecord": "metadata",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "BlobSource",
@@ -74,10 +85,26 @@ class Store:
     def __init__(self, paths: StorePaths) -> None:
         self.paths = paths
         paths.make_dirs()
-        self.content = ContentStore(paths, lease_hook=self._announce)
-        self.meta = Metadata(paths.database, self.content)
-        self.leases = LeaseManager(paths, self.meta)
-        self._prune_lock = PruneLock(FileLock(paths.locks / "prune.lock", what="prune"))
+        self.meta = Metadata(paths.database, lambda: self.content)
+
+    @cached_property
+    def content(self) -> ContentStore:
+        from .content import ContentStore
+
+        return ContentStore(self.paths, lease_hook=self._announce)
+
+    @cached_property
+    def leases(self) -> LeaseManager:
+        from .leases import LeaseManager
+
+        return LeaseManager(self.paths, self.meta)
+
+    @cached_property
+    def _prune_lock(self) -> PruneLock:
+        from .gc import PruneLock
+        from .locks import FileLock
+
+        return PruneLock(FileLock(self.paths.locks / "prune.lock", what="prune"))
 
     @classmethod
     def open(cls, root: Path | None = None) -> Store:

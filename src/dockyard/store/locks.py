@@ -100,8 +100,10 @@ class FileLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            return None  # the directory vanished between mkdir and open; try again
+        except (FileNotFoundError, FileExistsError):
+            # Another process removed the directory between mkdir's create and its is-dir check, or
+            # between mkdir and open; try again.
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

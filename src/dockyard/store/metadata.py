@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +20,10 @@ from pathlib import Path
 
 from ..digest import Digest
 from ..errors import DataCorrupt, FailedPrecondition, InvalidArgument, Locked, NotFound
-from .content import ContentStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .content import ContentStore
 
 BUSY_TIMEOUT_MS = 120_000
 
@@ -289,9 +292,9 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[s
 
 
 class Metadata:
-    def __init__(self, path: Path, content: ContentStore) -> None:
+    def __init__(self, path: Path, content: Callable[[], ContentStore]) -> None:
         self.path = path
-        self.content = content
+        self._content = content  # a provider: read-only commands never need the content store
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -299,6 +302,10 @@ class Metadata:
         with _database_errors():
             migrate(self._conn())
 
+
+    @property
+    def content(self) -> ContentStore:
+        return self._content()
     def _conn(self) -> sqlite3.Connection:
         if self._pid != os.getpid():
             # Forked: the parent's connections must not be used (or closed) here; start afresh.
