@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -181,3 +182,20 @@ def test_platform_filter(store_root, tmp_path, capsys):
     assert image_tags(store_root, A.id) == []
     code, out, err = load(capsys, tmp_path, legacy_archive([A]).build(), "--platform", "linux/amd64")
     assert code == 0
+
+
+def test_parent_saved_after_its_child_is_linked(store_root, tmp_path, capsys):
+    # docker save writes images in any order; Docker links parents once the whole archive is in
+    parent = Img([layer_tar({"a.txt": b"alpha"})], None, cmd="parent")
+    child = Img(parent.layers + [layer_tar({"b.txt": b"bravo"})], ["dyload/child:1"])
+    builder = legacy_archive([child, parent])
+    name, kind, raw = builder.entries[-1]
+    manifest = json.loads(raw)
+    manifest[0]["Parent"] = parent.id
+    builder.entries[-1] = (name, kind, json.dumps(manifest).encode())
+    code, _, err = load(capsys, tmp_path, builder.build())
+    assert (code, err) == (0, "")
+    assert run("dockyard", ["images", "-q", "--no-trunc"]) == 0
+    assert capsys.readouterr().out == f"{child.id}\n"  # the untagged parent has a child: hidden
+    assert run("dockyard", ["history", "-q", "--no-trunc", "dyload/child:1"]) == 0
+    assert capsys.readouterr().out == f"{child.id}\n{parent.id}\n"

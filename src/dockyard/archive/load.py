@@ -542,6 +542,8 @@ def _register(store: Store, images: Sequence[_Image]) -> list[str]:
             records.append(ManifestRecord(digest, media_type, len(raw)))
         manifest_records[image.id] = records
 
+    # Docker links parents after the whole archive is in, so a parent saved after its child still counts.
+    loading = {str(image.id) for image in images}
     lines: list[str] = []
     with store.meta.transaction():
         for image in images:
@@ -559,7 +561,9 @@ def _register(store: Store, images: Sequence[_Image]) -> list[str]:
                     LayerRecord(l.diff_id, l.digest, l.media_type, l.blob_size, l.size, l.content_size)
                     for l in image.layers
                 ],
-                parent=image.parent if image.parent and store.meta.image_exists(str(image.parent)) else None,
+                parent=image.parent
+                if image.parent and (str(image.parent) in loading or store.meta.image_exists(str(image.parent)))
+                else None,
                 manifests=manifest_records[image.id],
             )
             for ref in image.tags:
