@@ -7,7 +7,7 @@ category to an exit code and an HTTP status is ``CATEGORIES``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ._record import dataclass
 from enum import Enum
 
 
@@ -187,8 +187,8 @@ class SizeMismatch(DataCorrupt):
 class TooLarge(DataCorrupt):
     """A document, token, error body or decompressed stream beyond its hard cap."""
 
-    def __init__(self, what: str, limit: int) -> None:
-        super().__init__(f"{what} exceeds the limit of {limit} bytes")
+    def __init__(self, what: str, limit: int, unit: str = "bytes") -> None:
+        super().__init__(f"{what} exceeds the limit of {limit} {unit}")
         self.what = what
         self.limit = limit
 

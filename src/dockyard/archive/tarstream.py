@@ -237,7 +237,7 @@ class TarReader:
                 size = 0  # header-only types carry no body whatever the size field says (Go's reader)
             self.entry_count += 1
             if self.entry_count > self._max_entries:
-                raise errors.TooLarge("archive entry count", self._max_entries)
+                raise errors.TooLarge("archive entry count", self._max_entries, "entries")
             self._left = size
             self._pad = -size % BLOCK
             yield Entry(clean_name(name), typeflag, size, linkname)

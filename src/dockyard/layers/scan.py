@@ -26,6 +26,10 @@ BLOCK = 512
 _ZERO_BLOCK = bytes(BLOCK)
 # Go's archive/tar refuses PAX and GNU long-name bodies over 1 MiB; so do we (bounded memory).
 MAX_META_SIZE = 1 << 20
+# Hazard 8: entries per layer. The byte cap cannot stop a bomb of empty files (a few KB of gzip can
+# declare millions of them, each an inode on apply); real layers stay well below this (~100k).
+# Read when a TarStream is made, so every caller (load, pull, import, apply) gets it by default.
+MAX_LAYER_ENTRIES = 1_000_000
 
 REGULAR = "0"
 HARDLINK = "1"
@@ -167,7 +171,7 @@ class TarStream:
         self._eof = False
         self._body_left = 0  # unread body bytes of the current entry
         self._pad_left = 0  # padding after it
-        self._max_entries = max_entries
+        self._max_entries = MAX_LAYER_ENTRIES if max_entries is None else max_entries
         self.entry_count = 0
 
     # --- the byte source ---------------------------------------------------------------------------
@@ -327,7 +331,7 @@ class TarStream:
             self._pad_left = -entry.size % BLOCK
             self.entry_count += 1
             if self._max_entries is not None and self.entry_count > self._max_entries:
-                raise errors.TooLarge("layer entry count", self._max_entries)
+                raise errors.TooLarge("layer entry count", self._max_entries, "entries")
             yield entry
 
 
