@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from ._record import dataclass
 from typing import BinaryIO, Protocol
 
 from .errors import DigestMismatch, InvalidDigest, SizeMismatch

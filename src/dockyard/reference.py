@@ -7,7 +7,7 @@ code that builds registry URLs or store keys from one never re-checks it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from ._record import dataclass, replace
 
 from .digest import Digest
 from .errors import InvalidDigest, InvalidReference

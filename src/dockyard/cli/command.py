@@ -6,7 +6,7 @@ imports, load only when that command runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .._record import dataclass, field
 
 from dockyard.cli.flags import Flag, FlagSet, format_flag_usages
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
+from .._record import replace
 from pathlib import Path
 
 from dockyard.cli.command import (

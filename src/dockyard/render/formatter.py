@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from .._record import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 

@@ -16,7 +16,7 @@ Go's rules, reproduced here:
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from .._record import dataclass
 
 MIN_WIDTH = 10
 PADDING = 3

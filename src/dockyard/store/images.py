@@ -18,7 +18,7 @@ Lookup order (moby ``daemon/images/image.go`` with the graphdriver store):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._record import dataclass
 from typing import TYPE_CHECKING
 
 from ..digest import Digest

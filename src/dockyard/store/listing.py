@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from .._record import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DockyardError

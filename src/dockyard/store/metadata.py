@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from .._record import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 

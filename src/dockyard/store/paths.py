@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from .._record import dataclass
 from pathlib import Path
 
 from ..digest import Digest
