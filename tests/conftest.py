@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from dockyard.store import Store
+from tests.helpers.images import ImageMaker
 from tests.helpers.rootfs import BUSYBOX, make_busybox_tar
 
 
@@ -19,6 +22,22 @@ def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     monkeypatch.setenv("DOCKYARD_CONFIG", str(tmp_path / "dockyard-config.toml"))
     return root
+
+
+@pytest.fixture
+def store(store_root: Path) -> Iterator[Store]:
+    """The store at ``store_root``, open for the test and without problems at its end.
+
+    Modules whose checks differ define their own ``store``."""
+    s = Store.open(store_root)
+    yield s
+    assert s.check() == []
+    s.close()
+
+
+@pytest.fixture
+def make(store: Store) -> ImageMaker:
+    return ImageMaker(store)
 
 
 @pytest.fixture(scope="session")

@@ -71,3 +71,10 @@ def tar_of_files(dest: Path, files: dict[str, bytes | str], *, symlinks: dict[st
             info.linkname = target
             tar.addfile(info)
     return dest
+
+
+def unique_busybox_tar(tmp_path: Path, token: str) -> Path:
+    """busybox plus a file unique to this run, so no other image on the engine shares the base layer."""
+    root = make_busybox_rootfs(tmp_path / "rootfs")
+    (root / "etc" / "dyr-token").write_text(token + "\n")
+    return tar_directory(root, tmp_path / "rootfs.tar")

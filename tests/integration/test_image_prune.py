@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dockyard.digest import Digest
 from dockyard.store import Store
 from dockyard.store.gc import chain_ids
 from dockyard.store.images import repo_tags
-from tests.integration.test_rmi import cli, docker, normalise, unique_busybox_tar
-from tests.unit.test_resolve import CONFIG_MEDIA_TYPE, ImageMaker
+from tests.helpers.cli import run_cli
+from tests.helpers.docker import docker, normalise
+from tests.helpers.images import DOCKER_CONFIG, ImageMaker
+from tests.helpers.rootfs import unique_busybox_tar
 
 pytestmark = pytest.mark.integration
 
@@ -25,19 +24,6 @@ ALL_PROMPT = (
     "Are you sure you want to continue? [y/N] "
 )
 DAY_NS = 86_400 * 1_000_000_000
-
-
-@pytest.fixture
-def store(store_root: Path) -> Iterator[Store]:
-    s = Store.open(store_root)
-    yield s
-    assert s.check() == []
-    s.close()
-
-
-@pytest.fixture
-def make(store: Store) -> ImageMaker:
-    return ImageMaker(store)
 
 
 def top_chain(store: Store, image_id: str) -> str:
@@ -70,7 +56,7 @@ def test_dangling_images_and_their_untagged_parents(store: Store, make: ImageMak
     tagged = make.image("app:1")
     sizes = content_size(store, dangling) + content_size(store, parent)
     chains = top_chain(store, dangling), top_chain(store, parent)
-    result = cli("image", "prune", "-f")
+    result = run_cli("image", "prune", "-f")
     assert result.code == 0, result.err
     assert result.out == (
         "Deleted Images:\n"
@@ -87,14 +73,14 @@ def test_dangling_images_and_their_untagged_parents(store: Store, make: ImageMak
 
 def test_nothing_to_prune_prints_only_the_total(store: Store, make: ImageMaker) -> None:
     make.image("app:1")
-    result = cli("image", "prune", "-f")
+    result = run_cli("image", "prune", "-f")
     assert (result.code, result.out, result.err) == (0, "Total reclaimed space: 0B\n", "")
 
 
 def test_digest_only_image_counts_as_dangling(store: Store, make: ImageMaker) -> None:
     digest = "sha256:" + "a" * 64
     image = make.image(repo_digest=f"dyr@{digest}")
-    result = cli("image", "prune", "-f")
+    result = run_cli("image", "prune", "-f")
     assert result.out.splitlines()[1:3] == [f"untagged: dyr@{digest}", f"deleted: {image}"]
 
 
@@ -102,7 +88,7 @@ def test_all_untags_unused_images_and_spares_containers(store: Store, make: Imag
     unused = make.image("app:1", "app:2")
     used = make.image("svc:1")
     store.meta.add_container(uuid.uuid4().hex * 2, used, None, "exited")
-    result = cli("image", "prune", "-a", "-f")
+    result = run_cli("image", "prune", "-a", "-f")
     lines = result.out.splitlines()
     assert lines[:4] == ["Deleted Images:", "untagged: app:1", "untagged: app:2", f"deleted: {unused}"]
     assert not store.meta.image_exists(unused)
@@ -113,7 +99,7 @@ def test_reclaimed_space_counts_released_layers_only(store: Store, make: ImageMa
     shared_image = make.image("keep:1")
     shared = tuple(store.meta.get_image(shared_image).layers)  # type: ignore[union-attr]
     make.image(layers=shared)  # dangling, but every layer is also keep:1's
-    result = cli("image", "prune", "-f")
+    result = run_cli("image", "prune", "-f")
     assert result.out.endswith("\nTotal reclaimed space: 0B\n")
     assert len(result.out.splitlines()) == 4  # header, one deleted image, blank, total
 
@@ -128,7 +114,7 @@ def test_until_filter(store: Store, make: ImageMaker) -> None:
     old = make.image(created_ns=now - 10 * DAY_NS)
     new = make.image(created_ns=now - DAY_NS // 24)
     undated = make.image(created_ns=None)
-    result = cli("image", "prune", "-f", "--filter", "until=48h")
+    result = run_cli("image", "prune", "-f", "--filter", "until=48h")
     assert f"deleted: {old}" in result.out.splitlines()
     assert store.meta.image_exists(new) and store.meta.image_exists(undated)
 
@@ -137,23 +123,23 @@ def test_label_filters(store: Store, make: ImageMaker) -> None:
     prod = make.image(labels={"env": "prod", "team": "a"})
     dev = make.image(labels={"env": "dev"})
     bare = make.image()
-    cli("image", "prune", "-f", "--filter", "label=env=dev")
+    run_cli("image", "prune", "-f", "--filter", "label=env=dev")
     assert not store.meta.image_exists(dev)
     assert store.meta.image_exists(prod) and store.meta.image_exists(bare)
-    cli("image", "prune", "-f", "--filter", "label!=team")
+    run_cli("image", "prune", "-f", "--filter", "label!=team")
     assert store.meta.image_exists(prod) and not store.meta.image_exists(bare)
-    cli("image", "prune", "-f", "--filter", "Label=env")
+    run_cli("image", "prune", "-f", "--filter", "Label=env")
     assert not store.meta.image_exists(prod)
 
 
 def test_dangling_filter_values(store: Store, make: ImageMaker) -> None:
     tagged = make.image("app:1")
     # The CLI adds dangling=true itself, so a flag saying false contradicts it (a v28 engine refuses).
-    clash = cli("image", "prune", "-f", "--filter", "dangling=false")
+    clash = run_cli("image", "prune", "-f", "--filter", "dangling=false")
     assert clash.err == "Error response from daemon: invalid filter 'dangling=[false true]'\n"
-    agrees = cli("image", "prune", "-f", "--filter", "dangling=true")
+    agrees = run_cli("image", "prune", "-f", "--filter", "dangling=true")
     assert agrees.out == "Total reclaimed space: 0B\n"
-    everything = cli("image", "prune", "-f", "-a", "--filter", "dangling=0")
+    everything = run_cli("image", "prune", "-f", "-a", "--filter", "dangling=0")
     assert "untagged: app:1" in everything.out.splitlines()
     assert not store.meta.image_exists(tagged)
 
@@ -168,7 +154,7 @@ def test_engine_prune_rejects_a_bad_boolean(store: Store, make: ImageMaker) -> N
         engine.prune_images(filters=Filters([("dangling", "maybe")]))
     assert str(err.value) == "invalid filter 'dangling=[maybe]'"
     # Beside the CLI's own dangling=true, "maybe" is ignored, as on the engine.
-    assert cli("image", "prune", "-f", "--filter", "dangling=maybe").out.startswith("Deleted Images:\n")
+    assert run_cli("image", "prune", "-f", "--filter", "dangling=maybe").out.startswith("Deleted Images:\n")
 
 
 def test_engine_prune_with_dangling_false_means_all(store: Store, make: ImageMaker) -> None:
@@ -194,13 +180,13 @@ def test_engine_prune_with_dangling_false_means_all(store: Store, make: ImageMak
 )
 def test_filter_errors(store: Store, make: ImageMaker, flags: tuple[str, ...], message: str) -> None:
     image = make.image()
-    result = cli("image", "prune", "-f", *flags)
+    result = run_cli("image", "prune", "-f", *flags)
     assert (result.code, result.out, result.err) == (1, "", f"Error response from daemon: {message}\n")
     assert store.meta.image_exists(image)
 
 
 def test_filter_without_equals_is_a_flag_error(store: Store) -> None:
-    result = cli("image", "prune", "--filter", "dangling")
+    result = run_cli("image", "prune", "--filter", "dangling")
     assert result.code == 125
     assert result.err.startswith(
         'invalid argument "dangling" for "--filter" flag: bad format of filter (expected name=value)\n'
@@ -214,7 +200,7 @@ def test_config_prune_filters_merge(store: Store, make: ImageMaker, tmp_path: Pa
     keep = make.image(labels={"keep": "1"})
     tmp = make.image(labels={"keep": "1", "tmp": "1"})
     # The flag label=tmp conflicts with config label!=tmp, which is dropped.
-    cli("image", "prune", "-f", "--filter", "label=tmp")
+    run_cli("image", "prune", "-f", "--filter", "label=tmp")
     assert store.meta.image_exists(keep) and not store.meta.image_exists(tmp)
 
 
@@ -224,7 +210,7 @@ def test_config_prune_filters_merge(store: Store, make: ImageMaker, tmp_path: Pa
 @pytest.mark.parametrize("answer", ["y\n", "Y\n", " y \n"])
 def test_prompt_confirmed(store: Store, make: ImageMaker, answer: str) -> None:
     image = make.image()
-    result = cli("image", "prune", stdin=answer)
+    result = run_cli("image", "prune", stdin=answer)
     assert result.code == 0
     assert result.out.startswith(DANGLING_PROMPT + "Deleted Images:\n")
     assert not store.meta.image_exists(image)
@@ -234,14 +220,14 @@ def test_prompt_confirmed(store: Store, make: ImageMaker, answer: str) -> None:
 def test_prompt_declined_or_eof(store: Store, make: ImageMaker, answer: str) -> None:
     image = make.image()
     before = snapshot(store)
-    result = cli("image", "prune", stdin=answer)
+    result = run_cli("image", "prune", stdin=answer)
     assert (result.code, result.out, result.err) == (0, DANGLING_PROMPT, "")
     assert snapshot(store) == before and store.meta.image_exists(image)
 
 
 def test_prompt_with_all(store: Store, make: ImageMaker) -> None:
     make.image("app:1")
-    result = cli("image", "prune", "-a", stdin="no\n")
+    result = run_cli("image", "prune", "-a", stdin="no\n")
     assert (result.code, result.out) == (0, ALL_PROMPT)
 
 
@@ -254,7 +240,7 @@ def test_dry_run_changes_nothing(store: Store, make: ImageMaker) -> None:
     dangling = make.child(parent)
     tagged = make.image("app:1")
     before = snapshot(store)
-    result = cli("image", "prune", "--dry-run", "-a")
+    result = run_cli("image", "prune", "--dry-run", "-a")
     assert result.code == 0
     assert snapshot(store) == before
     lines = result.out.splitlines()
@@ -265,7 +251,7 @@ def test_dry_run_changes_nothing(store: Store, make: ImageMaker) -> None:
     assert any(line.startswith(f"would delete: {parent} (") for line in lines)
     assert lines[-1].startswith("Total reclaimable space: ")
     # A real run afterwards does what the dry run announced.
-    real = cli("image", "prune", "-a", "-f")
+    real = run_cli("image", "prune", "-a", "-f")
     announced = [line.removeprefix("would ").split(" (")[0] for line in lines[1:-2]]
     assert [line.replace("untagged:", "untag:").replace("deleted:", "delete:") for line in real.out.splitlines()[1:-2]] == announced
 
@@ -278,7 +264,7 @@ def test_concurrent_prune_is_refused(store: Store, make: ImageMaker, store_root:
     other = Store.open(store_root)
     try:
         with other.prune_lock():
-            result = cli("image", "prune", "-f")
+            result = run_cli("image", "prune", "-f")
     finally:
         other.close()
     assert (result.code, result.err) == (1, "Error response from daemon: a prune operation is already running\n")
@@ -294,17 +280,17 @@ def test_prune_keeps_an_import_in_flight(store: Store, make: ImageMaker, store_r
             config = json.dumps({"rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id)]}}).encode()
             config_digest = importer.content.put_bytes(config)
             importer.meta.add_image(
-                config_digest=config_digest, config_media_type=CONFIG_MEDIA_TYPE, config_size=len(config),
+                config_digest=config_digest, config_media_type=DOCKER_CONFIG, config_size=len(config),
                 created=None, created_ns=None, os="linux", architecture="amd64", variant=None, layers=(layer,),
             )
             # And the next layer, committed but not yet part of any image.
             pending = importer.content.put_bytes(b"next layer bytes")
-            result = cli("image", "prune", "-f")
+            result = run_cli("image", "prune", "-f")
             assert result.out == "Total reclaimed space: 0B\n", result.err
             assert importer.meta.image_exists(str(config_digest))
             assert importer.content.has(pending) and importer.content.has(layer.blob)
         # Once the import is over (and left its image untagged), the image is an ordinary dangling one.
-        after = cli("image", "prune", "-f")
+        after = run_cli("image", "prune", "-f")
         assert f"deleted: {config_digest}" in after.out.splitlines()
         assert not importer.content.has(pending)
     finally:
@@ -339,8 +325,8 @@ def test_same_prune_as_docker(store: Store, make: ImageMaker, docker_engine: str
     a = make.child(base, files={"a": b"a\n"}, labels={"dyrcmp": token})
     b = make.child(a, files={}, labels={"dyrcmp": token})
     c = make.child(b, child_tag, files={"c": b"cc\n"}, labels={"dyrcmp": token})
-    cli("rmi", "--no-prune", child_tag)
-    ours = cli("image", "prune", "-f", "--filter", f"label={label}")
+    run_cli("rmi", "--no-prune", child_tag)
+    ours = run_cli("image", "prune", "-f", "--filter", f"label={label}")
     roles_theirs = {k: v for k, v in ids.items()}
     roles_ours = {"a": a, "b": b, "c": c}
     assert theirs.returncode == 0, theirs.stderr

@@ -6,63 +6,21 @@ runs in-process against that store. A comparison test replays one scenario on a 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
 from dockyard.store import Store
 from dockyard.store.gc import chain_ids
 from dockyard.store.images import repo_tags
-from tests.unit.test_resolve import ImageMaker
+from tests.helpers.cli import Result, run_cli
+from tests.helpers.docker import docker, normalise
+from tests.helpers.images import ImageMaker
+from tests.helpers.rootfs import unique_busybox_tar
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.out.splitlines()
-
-
-def cli(*argv: str, stdin: str | None = None) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(contextlib.redirect_stderr(err))
-        if stdin is not None:
-            import sys
-
-            old = sys.stdin
-            sys.stdin = io.StringIO(stdin)
-            stack.callback(setattr, sys, "stdin", old)
-        code = main(list(argv))
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-@pytest.fixture
-def store(store_root: Path) -> Iterator[Store]:
-    s = Store.open(store_root)
-    yield s
-    assert s.check() == []
-    s.close()
-
-
-@pytest.fixture
-def make(store: Store) -> ImageMaker:
-    return ImageMaker(store)
 
 
 def short(image_id: str) -> str:
@@ -96,7 +54,7 @@ def container_id() -> str:
 
 def test_untag_when_other_tags_remain(store: Store, make: ImageMaker) -> None:
     image = make.image("dyr:1", "dyr:2")
-    result = cli("rmi", "dyr:1")
+    result = run_cli("rmi", "dyr:1")
     assert (result.code, result.lines, result.err) == (0, ["Untagged: dyr:1"], "")
     assert repo_tags(store, image) == ["dyr:2"]
 
@@ -105,7 +63,7 @@ def test_last_tag_deletes_image_and_its_layers(store: Store, make: ImageMaker) -
     image = make.image("dyr")
     chain = top_chain(store, image)
     layer_blob = str(store.meta.get_image(image).layers[0].blob)  # type: ignore[union-attr]
-    result = cli("rmi", "dyr")
+    result = run_cli("rmi", "dyr")
     assert result.code == 0
     assert result.lines == ["Untagged: dyr:latest", f"Deleted: {image}", f"Deleted: {chain}"]
     assert not store.meta.image_exists(image)
@@ -116,7 +74,7 @@ def test_last_tag_of_repo_drops_its_digests_only(store: Store, make: ImageMaker)
     digest = "sha256:" + "d" * 64
     image = make.image("dyr:1", "other:1", repo_digest=f"dyr@{digest}")
     store.meta.add_repo_digest("docker.io/library/other", "sha256:" + "e" * 64, image)
-    result = cli("rmi", "dyr:1")
+    result = run_cli("rmi", "dyr:1")
     assert result.lines == ["Untagged: dyr:1", f"Untagged: dyr@{digest}"]
     assert store.meta.repo_digests_for(image)[0].repository == "docker.io/library/other"
     assert store.meta.image_exists(image)
@@ -125,7 +83,7 @@ def test_last_tag_of_repo_drops_its_digests_only(store: Store, make: ImageMaker)
 def test_by_repo_digest(store: Store, make: ImageMaker) -> None:
     digest = "sha256:" + "f" * 64
     image = make.image(repo_digest=f"dyr@{digest}")
-    result = cli("rmi", f"dyr@{digest}")
+    result = run_cli("rmi", f"dyr@{digest}")
     assert result.lines[:2] == [f"Untagged: dyr@{digest}", f"Deleted: {image}"]
 
 
@@ -133,7 +91,7 @@ def test_shared_layers_are_not_reported(store: Store, make: ImageMaker) -> None:
     base = make.image("base")
     shared = tuple(store.meta.get_image(base).layers)  # type: ignore[union-attr]
     twin = make.image("twin", layers=shared)
-    result = cli("rmi", "twin")
+    result = run_cli("rmi", "twin")
     assert result.lines == ["Untagged: twin:latest", f"Deleted: {twin}"]
     assert store.meta.image_exists(base)
 
@@ -144,7 +102,7 @@ def test_shared_layers_are_not_reported(store: Store, make: ImageMaker) -> None:
 def test_id_with_one_tag_and_its_digest(store: Store, make: ImageMaker) -> None:
     digest = "sha256:" + "1" * 64
     image = make.image("dyr:1", repo_digest=f"dyr@{digest}")
-    result = cli("rmi", short(image))
+    result = run_cli("rmi", short(image))
     assert result.lines == [
         "Untagged: dyr:1", f"Untagged: dyr@{digest}", f"Deleted: {image}", f"Deleted: {top_chain_of(result)}",
     ]
@@ -157,21 +115,21 @@ def top_chain_of(result: Result) -> str:
 def test_id_with_two_tags_must_be_forced(store: Store, make: ImageMaker) -> None:
     image = make.image("dyr:1", "dyr:2")
     chain = top_chain(store, image)
-    result = cli("rmi", image)
+    result = run_cli("rmi", image)
     assert result.code == 1
     assert result.err == (
         f"Error response from daemon: conflict: unable to delete {short(image)} (must be forced) - "
         "image is referenced in multiple repositories\n"
     )
     assert result.out == ""
-    forced = cli("rmi", "-f", image)
+    forced = run_cli("rmi", "-f", image)
     assert forced.lines == ["Untagged: dyr:1", "Untagged: dyr:2", f"Deleted: {image}", f"Deleted: {chain}"]
 
 
 def test_id_in_several_repositories_must_be_forced(store: Store, make: ImageMaker) -> None:
     image = make.image("zed:1", "alpha:1")
-    assert "referenced in multiple repositories" in cli("rmi", short(image)).err
-    assert cli("rmi", "-f", short(image)).lines[:2] == ["Untagged: alpha:1", "Untagged: zed:1"]
+    assert "referenced in multiple repositories" in run_cli("rmi", short(image)).err
+    assert run_cli("rmi", "-f", short(image)).lines[:2] == ["Untagged: alpha:1", "Untagged: zed:1"]
 
 
 # --- containers -----------------------------------------------------------------------------------------
@@ -181,14 +139,14 @@ def test_last_tag_used_by_container_must_force(store: Store, make: ImageMaker) -
     image = make.image("dyr:1")
     cid = container_id()
     store.meta.add_container(cid, image, "c1", "exited")
-    result = cli("rmi", "dyr:1")
+    result = run_cli("rmi", "dyr:1")
     assert result.code == 1
     assert result.err == (
         'Error response from daemon: conflict: unable to remove repository reference "dyr:1" (must force) - '
         f"container {cid[:12]} is using its referenced image {short(image)}\n"
     )
     assert repo_tags(store, image) == ["dyr:1"]
-    forced = cli("rmi", "-f", "dyr:1")
+    forced = run_cli("rmi", "-f", "dyr:1")
     # The stopped container still stands on the layers: no chain-ID records.
     assert forced.lines == ["Untagged: dyr:1", f"Deleted: {image}"]
     remove_container_of_deleted_image(store, cid)
@@ -198,12 +156,12 @@ def test_id_used_by_stopped_container(store: Store, make: ImageMaker) -> None:
     image = make.image("dyr:1")
     cid = container_id()
     store.meta.add_container(cid, image, "c1", "created")
-    result = cli("rmi", short(image))
+    result = run_cli("rmi", short(image))
     assert result.err == (
         f"Error response from daemon: conflict: unable to delete {short(image)} (must be forced) - "
         f"image is being used by stopped container {cid[:12]}\n"
     )
-    assert cli("rmi", "-f", short(image)).lines == ["Untagged: dyr:1", f"Deleted: {image}"]
+    assert run_cli("rmi", "-f", short(image)).lines == ["Untagged: dyr:1", f"Deleted: {image}"]
     # GC keeps what the container was made from.
     assert blob_exists(store, image)
     remove_container_of_deleted_image(store, cid)
@@ -218,10 +176,10 @@ def test_id_used_by_running_container_cannot_be_forced(store: Store, make: Image
         f"image is being used by running container {cid[:12]}\n"
     )
     for argv in (("rmi", short(image)), ("rmi", "-f", short(image))):
-        result = cli(*argv)
+        result = run_cli(*argv)
         assert (result.code, result.out, result.err) == (1, "", expected)
     # By tag with -f: untagged only, the image stays as <none>.
-    forced = cli("rmi", "-f", "dyr:1")
+    forced = run_cli("rmi", "-f", "dyr:1")
     assert (forced.code, forced.lines) == (0, ["Untagged: dyr:1"])
     assert store.meta.image_exists(image) and repo_tags(store, image) == []
 
@@ -230,7 +188,7 @@ def test_id_used_by_running_container_cannot_be_forced(store: Store, make: Image
 def test_paused_and_restarting_count_as_running(store: Store, make: ImageMaker, state: str) -> None:
     image = make.image("dyr:1")
     store.meta.add_container(container_id(), image, None, state)
-    assert "(cannot be forced) - image is being used by running container" in cli("rmi", "-f", image).err
+    assert "(cannot be forced) - image is being used by running container" in run_cli("rmi", "-f", image).err
 
 
 # --- children and parents -------------------------------------------------------------------------------
@@ -251,10 +209,10 @@ def test_image_with_children(store: Store, make: ImageMaker) -> None:
         f"Error response from daemon: conflict: unable to delete {short(base)} (cannot be forced) - "
         "image has dependent child images\n"
     )
-    assert cli("rmi", base).err == expected
-    assert cli("rmi", "-f", base).err == expected
+    assert run_cli("rmi", base).err == expected
+    assert run_cli("rmi", "-f", base).err == expected
     # By tag: untagged, and the image quietly stays for its children.
-    result = cli("rmi", "dyrbase:1")
+    result = run_cli("rmi", "dyrbase:1")
     assert (result.code, result.lines, result.err) == (0, ["Untagged: dyrbase:1"], "")
     assert store.meta.image_exists(base)
 
@@ -262,7 +220,7 @@ def test_image_with_children(store: Store, make: ImageMaker) -> None:
 def test_untagged_parents_are_pruned(store: Store, make: ImageMaker) -> None:
     base, a, b, c = chain_of_four(make)
     chain_c, chain_a = top_chain(store, c), top_chain(store, a)
-    result = cli("rmi", "dyrchild:1")
+    result = run_cli("rmi", "dyrchild:1")
     # base keeps its tag, so the pruning stops there.
     assert result.lines == [
         "Untagged: dyrchild:1", f"Deleted: {c}", f"Deleted: {chain_c}", f"Deleted: {b}", f"Deleted: {a}",
@@ -273,7 +231,7 @@ def test_untagged_parents_are_pruned(store: Store, make: ImageMaker) -> None:
 
 def test_no_prune_keeps_parents(store: Store, make: ImageMaker) -> None:
     _, a, b, c = chain_of_four(make)
-    result = cli("rmi", "--no-prune", "dyrchild:1")
+    result = run_cli("rmi", "--no-prune", "dyrchild:1")
     assert result.lines == ["Untagged: dyrchild:1", f"Deleted: {c}", f"Deleted: {top_chain_of(result)}"]
     assert store.meta.image_exists(b) and store.meta.image_exists(a)
 
@@ -281,7 +239,7 @@ def test_no_prune_keeps_parents(store: Store, make: ImageMaker) -> None:
 def test_parent_used_by_container_stops_pruning(store: Store, make: ImageMaker) -> None:
     base, a, b, c = chain_of_four(make)
     store.meta.add_container(container_id(), a, None, "exited")
-    result = cli("rmi", "dyrchild:1")
+    result = run_cli("rmi", "dyrchild:1")
     assert [line for line in result.lines if line in (f"Deleted: {b}", f"Deleted: {a}")] == [f"Deleted: {b}"]
     assert store.meta.image_exists(a)
 
@@ -291,7 +249,7 @@ def test_parent_used_by_container_stops_pruning(store: Store, make: ImageMaker) 
 
 def test_not_found_and_success_mixed(store: Store, make: ImageMaker) -> None:
     make.image("dyr:1", "dyr:2")
-    result = cli("rmi", "nosuch", "dyr:1", "dyr:9")
+    result = run_cli("rmi", "nosuch", "dyr:1", "dyr:9")
     assert result.code == 1
     assert result.lines == ["Untagged: dyr:1"]
     assert result.err == (
@@ -303,12 +261,12 @@ def test_not_found_and_success_mixed(store: Store, make: ImageMaker) -> None:
 def test_force_forgives_only_not_found(store: Store, make: ImageMaker) -> None:
     image = make.image("dyr:1")
     store.meta.add_container(container_id(), image, None, "running")
-    only_missing = cli("rmi", "-f", "nosuch1", "nosuch2")
+    only_missing = run_cli("rmi", "-f", "nosuch1", "nosuch2")
     assert only_missing.code == 0
     assert only_missing.err.count("Error response from daemon: No such image:") == 2
-    with_conflict = cli("rmi", "-f", "nosuch1", image)
+    with_conflict = run_cli("rmi", "-f", "nosuch1", image)
     assert with_conflict.code == 1
-    bad_reference = cli("rmi", "-f", "nosuch1", "Dyr")
+    bad_reference = run_cli("rmi", "-f", "nosuch1", "Dyr")
     assert bad_reference.code == 1
     assert bad_reference.err.splitlines()[1] == (
         "Error response from daemon: invalid reference format: repository name (library/Dyr) must be lowercase"
@@ -316,56 +274,23 @@ def test_force_forgives_only_not_found(store: Store, make: ImageMaker) -> None:
 
 
 def test_missing_id_wording(store: Store) -> None:
-    result = cli("rmi", "0" * 64)
+    result = run_cli("rmi", "0" * 64)
     assert result.err == f"Error response from daemon: No such image: sha256:{'0' * 64}\n"
 
 
 def test_id_prefix_operand(store: Store, make: ImageMaker) -> None:
     image = make.image()
-    result = cli("rmi", "sha256:" + image[7:13])
+    result = run_cli("rmi", "sha256:" + image[7:13])
     assert result.lines[0] == f"Deleted: {image}"
 
 
 def test_requires_an_argument(store: Store) -> None:
-    result = cli("rmi")
+    result = run_cli("rmi")
     assert result.code == 1
     assert result.err.startswith("dockyard: 'dockyard rmi' requires at least 1 argument\n")
 
 
 # --- the reference engine -------------------------------------------------------------------------------
-
-
-def docker(host: str, *args: str, tar: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    env = dict(os.environ, DOCKER_HOST=host, DOCKER_BUILDKIT="0")
-    stdin = tar.open("rb") if tar is not None else None
-    try:
-        return subprocess.run(
-            ["docker", *args], env=env, stdin=stdin, capture_output=True, text=True, cwd=cwd, timeout=300
-        )
-    finally:
-        if stdin is not None:
-            stdin.close()
-
-
-def unique_busybox_tar(tmp_path: Path, token: str) -> Path:
-    """busybox plus a file unique to this run, so no other image on the engine shares the base layer."""
-    from tests.helpers.rootfs import make_busybox_rootfs, tar_directory
-
-    root = make_busybox_rootfs(tmp_path / "rootfs")
-    (root / "etc" / "dyr-token").write_text(token + "\n")
-    return tar_directory(root, tmp_path / "rootfs.tar")
-
-
-def normalise(lines: list[str], roles: dict[str, str]) -> list[str]:
-    """Replace image IDs (full and short) with their role, and any other ID with ``<layer>``."""
-    out = []
-    for line in lines:
-        for role, image_id in roles.items():
-            line = line.replace(image_id, f"<img:{role}>").replace(image_id[7:19], f"<img:{role}>")
-        out.append(re.sub(r"sha256:[0-9a-f]{64}", "<layer>", line))
-    return out
 
 
 def build_docker_chain(host: str, tmp_path: Path, token: str) -> dict[str, str]:
@@ -411,7 +336,7 @@ def test_same_scenario_as_docker(store: Store, make: ImageMaker, docker_engine: 
     ours_roles = {"base": base, "a": a, "b": b, "c": c}
     ours = []
     for argv in [("rmi", ours_roles["base"]), ("rmi", base_tag), ("rmi", child_tag), ("rmi", ours_roles["base"])]:
-        run = cli(*argv)
+        run = run_cli(*argv)
         ours.append((run.code, normalise(run.lines, ours_roles), normalise(run.err.splitlines(), ours_roles)))
     # Not vacuous: the engine pruned the chain and reported released layers.
     assert "Deleted: <img:a>" in theirs[2][1] and "Deleted: <layer>" in theirs[2][1]

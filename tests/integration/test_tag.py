@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from dockyard.store import Store
 from dockyard.store.images import repo_tags, resolve_image
-from tests.integration.test_rmi import cli, docker
-from tests.unit.test_resolve import ImageMaker
+from tests.helpers.cli import run_cli
+from tests.helpers.docker import docker
+from tests.helpers.images import ImageMaker
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def store(store_root: Path) -> Iterator[Store]:
-    s = Store.open(store_root)
-    yield s
-    assert s.check() == []
-    s.close()
-
-
-@pytest.fixture
-def make(store: Store) -> ImageMaker:
-    return ImageMaker(store)
-
-
 def test_tag_is_silent_and_defaults_to_latest(store: Store, make: ImageMaker) -> None:
     image = make.image("src:1")
-    result = cli("tag", "src:1", "dst")
+    result = run_cli("tag", "src:1", "dst")
     assert (result.code, result.out, result.err) == (0, "", "")
     assert repo_tags(store, image) == ["dst:latest", "src:1"]
 
@@ -38,24 +23,24 @@ def test_tag_is_silent_and_defaults_to_latest(store: Store, make: ImageMaker) ->
 def test_existing_tag_moves_and_old_image_dangles(store: Store, make: ImageMaker) -> None:
     old = make.image("app:1")
     new = make.image("build:7")
-    assert cli("tag", "build:7", "app:1").code == 0
+    assert run_cli("tag", "build:7", "app:1").code == 0
     assert resolve_image(store, "app:1").id == new
     assert repo_tags(store, old) == [] and store.meta.image_exists(old)
     # The old image is now what prune calls dangling.
-    assert f"deleted: {old}" in cli("image", "prune", "-f").out.splitlines()
+    assert f"deleted: {old}" in run_cli("image", "prune", "-f").out.splitlines()
 
 
 def test_source_by_id_prefix_and_full_id(store: Store, make: ImageMaker) -> None:
     image = make.image()
-    assert cli("tag", image[7:11], "a:1").code == 0
-    assert cli("tag", image, "b:1").code == 0
-    assert cli("tag", image.removeprefix("sha256:"), "localhost:5000/c/d:x").code == 0
+    assert run_cli("tag", image[7:11], "a:1").code == 0
+    assert run_cli("tag", image, "b:1").code == 0
+    assert run_cli("tag", image.removeprefix("sha256:"), "localhost:5000/c/d:x").code == 0
     assert repo_tags(store, image) == ["a:1", "b:1", "localhost:5000/c/d:x"]
 
 
 def test_uppercase_registry_host_is_fine(store: Store, make: ImageMaker) -> None:
     image = make.image("src:1")
-    assert cli("tag", "src:1", "DYR.example.com/dyr:x").code == 0
+    assert run_cli("tag", "src:1", "DYR.example.com/dyr:x").code == 0
     # Engine order sorts full names: "DYR.example.com/…" < "docker.io/library/src".
     assert repo_tags(store, image) == ["DYR.example.com/dyr:x", "src:1"]
 
@@ -72,7 +57,7 @@ def test_uppercase_registry_host_is_fine(store: Store, make: ImageMaker) -> None
 )
 def test_invalid_target_is_a_client_error(store: Store, make: ImageMaker, target: str, cause: str) -> None:
     image = make.image("src:1")
-    result = cli("tag", "src:1", target)
+    result = run_cli("tag", "src:1", target)
     assert (result.code, result.out) == (1, "")
     assert result.err == f'Error parsing reference: "{target}" is not a valid repository/tag: {cause}\n'
     assert repo_tags(store, image) == ["src:1"]
@@ -80,12 +65,12 @@ def test_invalid_target_is_a_client_error(store: Store, make: ImageMaker, target
 
 def test_digest_target_is_refused(store: Store, make: ImageMaker) -> None:
     make.image("src:1")
-    result = cli("tag", "src:1", "dyr@sha256:" + "a" * 64)
+    result = run_cli("tag", "src:1", "dyr@sha256:" + "a" * 64)
     assert (result.code, result.err) == (1, "refusing to create a tag with a digest reference\n")
 
 
 def test_invalid_source_is_a_client_error(store: Store) -> None:
-    result = cli("tag", "Src", "dst:1")
+    result = run_cli("tag", "Src", "dst:1")
     assert result.err == (
         'Error parsing reference: "Src" is not a valid repository/tag: '
         "invalid reference format: repository name (library/Src) must be lowercase\n"
@@ -93,13 +78,13 @@ def test_invalid_source_is_a_client_error(store: Store) -> None:
 
 
 def test_missing_source_is_a_daemon_error(store: Store) -> None:
-    result = cli("tag", "nosuch", "dst:1")
+    result = run_cli("tag", "nosuch", "dst:1")
     assert (result.code, result.err) == (1, "Error response from daemon: No such image: nosuch:latest\n")
     assert store.meta.all_tags() == []
 
 
 def test_needs_exactly_two_arguments(store: Store) -> None:
-    result = cli("tag", "a")
+    result = run_cli("tag", "a")
     assert result.code == 1
     assert result.err.startswith("dockyard: 'dockyard tag' requires 2 arguments\n")
 
@@ -110,5 +95,5 @@ def test_messages_match_docker(store: Store, make: ImageMaker, docker_engine: st
              ("Src", "dst:1"), ("busybox", "f" * 64)]
     for source, target in cases:
         theirs = docker(docker_engine, "tag", source, target)
-        ours = cli("tag", source, target)
+        ours = run_cli("tag", source, target)
         assert (ours.code, ours.err) == (theirs.returncode, theirs.stderr), (source, target)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,78 +10,12 @@ from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.reference import parse_normalized
 from dockyard.render.filters import Filters
-from dockyard.store import LayerRecord, ManifestRecord, Store
-from dockyard.store.images import add_repo_digest, set_tag
+from dockyard.store import ManifestRecord, Store
+from dockyard.store.images import set_tag
 from dockyard.store.listing import disk_usage, familiar_name, fill_platforms, list_images
+from tests.helpers.images import make_image
 
 pytestmark = pytest.mark.unit
-
-
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def make_image(
-    store: Store,
-    *,
-    created: int | None = 1_700_000_000,
-    layers: list[dict[str, bytes]] | None = None,
-    labels: dict[str, str] | None = None,
-    container_config: bool = True,
-    parent: str | None = None,
-    tags: tuple[str, ...] = (),
-    digests: tuple[str, ...] = (),
-    arch: str = "amd64",
-    salt: str = "",
-) -> str:
-    """Register an image built from real tar layers and a real config; returns its ID."""
-    layers = layers if layers is not None else [{"file": b"x" * 100}]
-    records = []
-    with store.lease():
-        for files in layers:
-            data = layer_tar(files)
-            blob = store.content.put_bytes(data)
-            records.append(LayerRecord(blob, blob, "application/vnd.oci.image.layer.v1.tar", len(data), len(data),
-                                       sum(len(v) for v in files.values())))
-        config: dict = {
-            "architecture": arch,
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [str(r.diff_id) for r in records]},
-            "history": [{"created_by": salt}],
-        }
-        if created is not None:
-            config["created"] = iso(created)
-        if container_config:
-            config["config"] = {"Labels": labels} if labels is not None else {}
-        raw = json.dumps(config, sort_keys=True).encode()
-        config_digest = store.content.put_bytes(raw)
-        image = store.meta.add_image(
-            config_digest=config_digest,
-            config_media_type="application/vnd.oci.image.config.v1+json",
-            config_size=len(raw),
-            created=config.get("created"),
-            created_ns=created * 1_000_000_000 if created is not None else None,
-            os="linux",
-            architecture=arch,
-            variant=None,
-            layers=records,
-            parent=Digest.parse(parent) if parent else None,
-        )
-    for tag in tags:
-        set_tag(store, parse_normalized(tag).with_default_tag(), image.id)
-    for ref in digests:
-        add_repo_digest(store, parse_normalized(ref), image.id)
-    return image.id
 
 
 @pytest.fixture

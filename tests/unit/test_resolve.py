@@ -2,125 +2,21 @@
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.reference import parse_normalized
-from dockyard.store import LayerRecord, Store
+from dockyard.store import Store
 from dockyard.store.images import (
-    add_repo_digest,
     image_references,
     is_image_id_prefix,
     repo_digests,
     repo_tags,
     resolve,
     resolve_image,
-    set_tag,
     tag_image,
 )
-
-LAYER_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar"
-CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
-
-
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-class ImageMaker:
-    """Builds images through the store API alone: blobs first, then ``add_image`` and tags."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._n = 0
-
-    def layer(self, files: dict[str, bytes]) -> LayerRecord:
-        data = layer_tar(files)
-        digest = self.store.content.put_bytes(data)
-        return LayerRecord(digest, digest, LAYER_MEDIA_TYPE, len(data), len(data), sum(map(len, files.values())))
-
-    def image(
-        self,
-        *tags: str,
-        layers: tuple[LayerRecord, ...] | None = None,
-        parent: str | None = None,
-        labels: dict[str, str] | None = None,
-        created_ns: int | None = 1_700_000_000_000_000_000,
-        repo_digest: str | None = None,
-    ) -> str:
-        """A new image (unique config) with one fresh layer unless ``layers`` is given; returns its ID."""
-        self._n += 1
-        if layers is None:
-            layers = (self.layer({f"file{self._n}": f"content {self._n}\n".encode()}),)
-        created = None
-        if created_ns is not None:
-            from dockyard.store.metadata import go_time_utc
-
-            created = go_time_utc(created_ns)
-        config = {
-            "architecture": "amd64",
-            "os": "linux",
-            "created": created,
-            "config": {"Labels": labels or None, "Env": [f"N={self._n}"]},
-            "rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id) for layer in layers]},
-        }
-        if parent is not None:
-            config["parent"] = parent
-        raw = json.dumps(config).encode()
-        config_digest = self.store.content.put_bytes(raw)
-        record = self.store.meta.add_image(
-            config_digest=config_digest,
-            config_media_type=CONFIG_MEDIA_TYPE,
-            config_size=len(raw),
-            created=created,
-            created_ns=created_ns,
-            os="linux",
-            architecture="amd64",
-            variant=None,
-            layers=layers,
-            parent=Digest.parse(parent) if parent else None,
-        )
-        for tag in tags:
-            set_tag(self.store, parse_normalized(tag).with_default_tag(), record.id)
-        if repo_digest is not None:
-            add_repo_digest(self.store, parse_normalized(repo_digest), record.id)
-        return record.id
-
-    def child(self, parent: str, *tags: str, files: dict[str, bytes] | None = None, **kw: object) -> str:
-        """An image built on ``parent``: its layers plus one more (or none when ``files`` is empty)."""
-        base = self.store.meta.get_image(parent)
-        assert base is not None
-        extra = (self.layer(files),) if files else ()
-        if files is None:
-            self._n += 1
-            extra = (self.layer({f"child{self._n}": f"child {self._n}\n".encode()}),)
-        return self.image(*tags, layers=tuple(base.layers) + extra, parent=parent, **kw)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "store")
-    yield s
-    assert s.check() == []
-    s.close()
-
-
-@pytest.fixture
-def make(store: Store) -> ImageMaker:
-    return ImageMaker(store)
+from tests.helpers.images import ImageMaker
 
 
 def test_full_id_bare_and_prefixed(store: Store, make: ImageMaker) -> None:
