@@ -198,7 +198,8 @@ class _Puller:
             return self._finish(ref, image_id, resolved.top.digest, records=None, sources=sources)
 
     def _resolve(self, ref: Reference, target: str | Digest, wanted: Platform, explicit: bool) -> _Resolved:
-        from ..oci.manifest import Index, parse_manifest_or_index
+        from ..oci import mediatypes as mt
+        from ..oci.manifest import Index, MediaTypeConflict, parse_manifest_or_index
         from ..oci.platform import select_manifest
 
         try:
@@ -209,12 +210,20 @@ class _Puller:
             raise _access_denied(ref, exc) from exc
         resolved = _Resolved(top)
         fetched, platform_text = top, None
+        named: Descriptor | None = None  # the index entry that led here
         for _ in range(MAX_INDEX_DEPTH + 1):
             doc = parse_manifest_or_index(fetched.raw, fetched.media_type, reference=ref.familiar())
+            if named is not None and mt.is_known_document(named.media_type) and (
+                mt.is_index(named.media_type) != isinstance(doc, Index)
+            ):
+                # Hazard 13: the index said which kind of document this is; another kind is refused.
+                raise MediaTypeConflict(
+                    f"media type mismatch: index entry {named.digest} says {named.media_type}, got {fetched.media_type}"
+                )
             resolved.chain.append((fetched, doc, platform_text))
             if not isinstance(doc, Index):
                 return resolved
-            chosen = select_manifest(doc.manifests, wanted)
+            chosen = named = select_manifest(doc.manifests, wanted)
             platform_text = str(chosen.platform) if chosen.platform is not None else None
             fetched = self.client.get_manifest(ref.path, chosen.digest)
             if fetched.digest != chosen.digest:
