@@ -8,7 +8,7 @@ used, so a command pays only for what it touches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -31,9 +31,16 @@ if TYPE_CHECKING:
 
 
 class Engine:
-    def __init__(self, root: Path | None = None, docker_config_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        docker_config_dir: Path | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
         self._root = root
         self.docker_config_dir = docker_config_dir
+        # Registry notes meant for the user (rate limits, 299 warnings); the front end prints them.
+        self.on_warning = on_warning
         self._store: Store | None = None
 
     @property
@@ -133,12 +140,18 @@ class Engine:
     ) -> list[PullResult]:
         from .transfer import pull
 
+        own = transport is None
+        transport = transport or pull.make_transport(self.on_warning)
         kwargs = dict(platform=platform, transport=transport, docker_config_dir=self.docker_config_dir)
         if progress is not None:
             kwargs["progress"] = progress
-        if all_tags:
-            return pull.pull_all_tags(self.store, reference, **kwargs)  # type: ignore[arg-type]
-        return [pull.pull(self.store, reference, **kwargs)]  # type: ignore[arg-type]
+        try:
+            if all_tags:
+                return pull.pull_all_tags(self.store, reference, **kwargs)  # type: ignore[arg-type]
+            return [pull.pull(self.store, reference, **kwargs)]  # type: ignore[arg-type]
+        finally:
+            if own:
+                transport.close()
 
     def push(
         self,
@@ -149,11 +162,18 @@ class Engine:
         transport: Transport | None = None,
     ) -> list[PushResult]:
         from .transfer import push
+        from .transfer.pull import make_transport
 
-        return push.push(
-            self.store, reference, all_tags=all_tags, progress=progress, transport=transport,
-            docker_config_dir=self.docker_config_dir,
-        )
+        own = transport is None
+        transport = transport or make_transport(self.on_warning)
+        try:
+            return push.push(
+                self.store, reference, all_tags=all_tags, progress=progress, transport=transport,
+                docker_config_dir=self.docker_config_dir,
+            )
+        finally:
+            if own:
+                transport.close()
 
     def login(self, server: str, username: str, password: str, *, transport: Transport | None = None) -> StoreResult:
         """Check the credentials against the registry (``server`` is a config key: ``host[:port]`` or the

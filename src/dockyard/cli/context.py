@@ -74,12 +74,16 @@ class Context:
     def stdin_isatty(self) -> bool:
         return _isatty(sys.stdin)
 
+    def _warn(self, text: str) -> None:
+        self.stderr.write(f"WARNING: {text}\n")
+        self.stderr.flush()
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             from dockyard.engine import Engine
 
-            self._engine = Engine(root=self.root, docker_config_dir=self.docker_config_dir)
+            self._engine = Engine(root=self.root, docker_config_dir=self.docker_config_dir, on_warning=self._warn)
         return self._engine
 
 

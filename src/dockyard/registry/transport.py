@@ -33,6 +33,8 @@ TOKEN_LIMIT = 1 << 20
 ERROR_BODY_LIMIT = 64 << 10
 
 USER_AGENT = "dockyard/0.1.0"
+# Docker Hub's names (draft-ietf-httpapi-ratelimit-headers), shown to the user on a 429.
+RATE_LIMIT_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "docker-ratelimit-source")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 10
 
@@ -213,6 +215,7 @@ class Transport:
                 message, tls = describe_transport_error(method, url, exc)
                 raise ConnectionFailed(message, tls=tls) from exc
             self._note_warnings(resp)
+            self._note_rate_limit(resp)
             if retry and is_retryable_status(resp.status_code) and attempt + 1 < self.retry.attempts:
                 delay = parse_retry_after(resp.headers.get("retry-after"))
                 if delay is None:
@@ -260,6 +263,20 @@ class Transport:
                 if text.startswith("- "):
                     text = text[2:].strip()
                 self._on_warning(text.strip('"'))
+
+
+    def _note_rate_limit(self, resp: httpx.Response) -> None:
+        """Hazard 25: a 429's rate-limit headers tell the user how long the wait is; Docker's error alone
+        does not, so they go out once as a warning."""
+        if self._on_warning is None or resp.status_code != 429:
+            return
+        shown = [f"{name}: {resp.headers[name]}" for name in RATE_LIMIT_HEADERS if name in resp.headers]
+        if not shown:
+            return
+        text = f"rate limited by {resp.url.host}: " + ", ".join(shown)
+        if text not in self._seen_warnings:
+            self._seen_warnings.add(text)
+            self._on_warning(text)
 
 
 def _retryable_exception(exc: BaseException) -> bool:
