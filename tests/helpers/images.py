@@ -20,6 +20,10 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 
+# Digests of nothing stored: repo digests that name no manifest here.
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
 
 def put_layer(store: Store, data: bytes, content_size: int, media_type: str = DOCKER_LAYER) -> LayerRecord:
     """An uncompressed layer blob (so digest = diff ID) holding ``content_size`` bytes of files."""

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
-from tests.unit.test_listing import DIGEST_A, DIGEST_B, make_image
+from tests.helpers.cli import run_cli
+from tests.helpers.images import DIGEST_A, DIGEST_B, make_image
 
 pytestmark = pytest.mark.integration
 
 HEADER = "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
-
-
-def dy(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run("dockyard", list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    assert [p for p in s.check() if p.severity == "error"] == []
-    s.close()
 
 
 @pytest.fixture
@@ -47,17 +32,17 @@ def short(image_id: str) -> str:
     return image_id[7:19]
 
 
-def test_empty_store_prints_header_only(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    assert dy(capsys, "images") == (0, HEADER, "")
-    code, out, _ = dy(capsys, "images", "--digests")
+def test_empty_store_prints_header_only(store: Store) -> None:
+    assert run_cli("images") == (0, HEADER, "")
+    code, out, _ = run_cli("images", "--digests")
     assert out == "REPOSITORY   TAG       DIGEST    IMAGE ID   CREATED   SIZE\n"
-    assert dy(capsys, "images", "-q") == (0, "", "")
-    code, out, _ = dy(capsys, "images", "--format", "table {{.ID}}\t{{.Containers}}")
+    assert run_cli("images", "-q") == (0, "", "")
+    code, out, _ = run_cli("images", "--format", "table {{.ID}}\t{{.Containers}}")
     assert out == "IMAGE ID   CONTAINERS\n"
 
 
-def test_default_table_rows(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = dy(capsys, "images")
+def test_default_table_rows(three: dict[str, str]) -> None:
+    code, out, err = run_cli("images")
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0] == "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE"
@@ -70,36 +55,36 @@ def test_default_table_rows(three: dict[str, str], capsys: pytest.CaptureFixture
     assert cells[4] == ["<none>", "<none>", none, "3 years ago", "100B"]
 
 
-def test_digests_expand_tag_by_digest(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", "--digests")
+def test_digests_expand_tag_by_digest(three: dict[str, str]) -> None:
+    code, out, _ = run_cli("images", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", "--digests")
     lines = out.splitlines()
     # Repositories of one image come in no fixed order (Go map order), tags keep theirs.
     assert sorted(lines[:3]) == [f"busybox 1 {DIGEST_A}", f"busybox 2 {DIGEST_A}", "foo/bar latest <none>"]
     assert lines.index(f"busybox 1 {DIGEST_A}") < lines.index(f"busybox 2 {DIGEST_A}")
     assert lines[3:] == [f"dig <none> {DIGEST_B}", "<none> <none> <none>"]
     # Without digests requested, a digest-only repo shows Digest "" and tagged rows "<none>".
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}}|{{.Tag}}|{{.ID}}")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}}|{{.Tag}}|{{.ID}}")
     assert "dig|<none>|" + short(three["digonly"]) in out.splitlines()
     # docker looks for the literal "{{.Digest}}"; other spellings do not switch digest rows on.
-    code, out, _ = dy(capsys, "images", "--format", "{{json .Digest}}")
+    code, out, _ = run_cli("images", "--format", "{{json .Digest}}")
     assert out.splitlines() == ['"<none>"', '"<none>"', '"<none>"', '""', '"<none>"']
 
 
-def test_quiet_repeats_ids_per_row(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dy(capsys, "images", "-q")
+def test_quiet_repeats_ids_per_row(three: dict[str, str]) -> None:
+    code, out, _ = run_cli("images", "-q")
     b, d, n = short(three["busy"]), short(three["digonly"]), short(three["none"])
     assert out == f"{b}\n{b}\n{b}\n{d}\n{n}\n"
-    code, out, _ = dy(capsys, "images", "-q", "--no-trunc")
+    code, out, _ = run_cli("images", "-q", "--no-trunc")
     assert out.splitlines()[0] == three["busy"]
     # A custom format wins over -q.
-    code, out, _ = dy(capsys, "images", "-q", "--format", "{{.Repository}}")
+    code, out, _ = run_cli("images", "-q", "--format", "{{.Repository}}")
     assert out.splitlines()[0] in ("busybox", "foo/bar")
 
 
-def test_json_rows(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dy(capsys, "images", "--format", "json", "none*")
+def test_json_rows(three: dict[str, str]) -> None:
+    code, out, _ = run_cli("images", "--format", "json", "none*")
     assert out == ""  # a reference filter never shows untagged images
-    code, out, _ = dy(capsys, "images", "--format", "json", "foo/bar")
+    code, out, _ = run_cli("images", "--format", "json", "foo/bar")
     (line,) = out.splitlines()
     assert re.fullmatch(
         r'\{"Containers":"N/A","CreatedAt":"2023-11-14 22:1\d:\d\d [+-]\d{4} \w+","CreatedSince":"3 years ago",'
@@ -110,58 +95,58 @@ def test_json_rows(three: dict[str, str], capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(line)["Digest"] == "<none>"
 
 
-def test_created_at_is_go_time_string(store: Store, capsys: pytest.CaptureFixture[str],
+def test_created_at_is_go_time_string(store: Store,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     make_image(store, created=1_700_000_000, tags=("t",))
     make_image(store, created=None, tags=("epoch",), salt="e")
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}} {{.CreatedAt}} {{.CreatedSince}}")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}} {{.CreatedAt}} {{.CreatedSince}}")
     lines = out.splitlines()
     assert lines[0] == "t 2023-11-14 22:13:20 +0000 UTC 3 years ago"
     assert re.fullmatch(r"epoch 1970-01-01 00:00:00 \+0000 UTC \d\d years ago", lines[1])
 
 
-def test_custom_table_gets_digest_column(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dy(capsys, "images", "--digests", "--format", "table {{.Repository}}", "dig")
+def test_custom_table_gets_digest_column(three: dict[str, str]) -> None:
+    code, out, _ = run_cli("images", "--digests", "--format", "table {{.Repository}}", "dig")
     assert out == f"REPOSITORY   DIGEST\ndig          {DIGEST_B}\n"
-    code, out, _ = dy(capsys, "images", "--format", "table {{.Repository}}\\t{{.Size}}\\t{{.VirtualSize}}", "dig")
+    code, out, _ = run_cli("images", "--format", "table {{.Repository}}\\t{{.Size}}\\t{{.VirtualSize}}", "dig")
     assert out == "REPOSITORY   SIZE      SIZE\ndig          100B      100B\n"
 
 
-def test_raw_format(three: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+def test_raw_format(three: dict[str, str], monkeypatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
-    code, out, _ = dy(capsys, "images", "--format", "raw", "dig")
+    code, out, _ = run_cli("images", "--format", "raw", "dig")
     assert out == (f"repository: dig\ntag: <none>\nimage_id: {short(three['digonly'])}\n"
                    "created_at: 2023-11-14 22:16:40 +0000 UTC\nvirtual_size: 100B\n\n")
-    code, out, _ = dy(capsys, "images", "--format", "raw", "--digests", "dig")
+    code, out, _ = run_cli("images", "--format", "raw", "--digests", "dig")
     assert f"digest: {DIGEST_B}\n" in out
-    code, out, _ = dy(capsys, "images", "--format", "raw", "-q", "dig")
+    code, out, _ = run_cli("images", "--format", "raw", "-q", "dig")
     assert out == f"image_id: {short(three['digonly'])}\n"
 
 
-def test_template_errors(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = dy(capsys, "images", "--format", "{{.Foo}}")
+def test_template_errors(three: dict[str, str]) -> None:
+    code, out, err = run_cli("images", "--format", "{{.Foo}}")
     assert (code, out) == (1, "")
     assert err == ('template parsing error: template: :1:2: executing "" at <.Foo>: '
                    "can't evaluate field Foo in type *formatter.imageContext\n")
-    code, out, err = dy(capsys, "images", "--format", "{{.ID")
+    code, out, err = run_cli("images", "--format", "{{.ID")
     assert (code, out) == (1, "")
     assert err.startswith("template parsing error: template: :1: ")
 
 
-def test_filters_through_cli(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dy(capsys, "images", "-q", "-f", "dangling=true")
+def test_filters_through_cli(three: dict[str, str]) -> None:
+    code, out, _ = run_cli("images", "-q", "-f", "dangling=true")
     assert out.split() == [short(three["digonly"]), short(three["none"])]
     # digest-only images are dangling for dangling=true, yet still listed by dangling=false (moby)
-    code, out, _ = dy(capsys, "images", "-q", "--filter", "Dangling=false")
+    code, out, _ = run_cli("images", "-q", "--filter", "Dangling=false")
     assert set(out.split()) == {short(three["busy"]), short(three["digonly"])}
-    code, out, _ = dy(capsys, "images", "-q", "-f", f"before={short(three['busy'])}")
+    code, out, _ = run_cli("images", "-q", "-f", f"before={short(three['busy'])}")
     assert out.split() == [short(three["digonly"]), short(three["none"])]
-    code, out, _ = dy(capsys, "images", "-q", "-f", "since=dig@" + DIGEST_B)
+    code, out, _ = run_cli("images", "-q", "-f", "since=dig@" + DIGEST_B)
     assert set(out.split()) == {short(three["busy"])}
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}}:{{.Tag}}", "busybox")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}}:{{.Tag}}", "busybox")
     assert out.splitlines() == ["busybox:1", "busybox:2"]
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "reference=*:2")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "reference=*:2")
     assert out.splitlines() == ["busybox:2"]
 
 
@@ -177,58 +162,58 @@ def test_filters_through_cli(three: dict[str, str], capsys: pytest.CaptureFixtur
         ("until=abc", 'Error response from daemon: failed to parse value as time or duration: "abc"\n'),
     ],
 )
-def test_filter_errors(three: dict[str, str], capsys: pytest.CaptureFixture[str], flag: str, message: str) -> None:
-    assert dy(capsys, "images", "-f", flag) == (1, "", message)
+def test_filter_errors(three: dict[str, str], flag: str, message: str) -> None:
+    assert run_cli("images", "-f", flag) == (1, "", message)
 
 
-def test_filter_without_equals_is_a_flag_error(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = dy(capsys, "images", "-f", "dangling")
+def test_filter_without_equals_is_a_flag_error(store: Store) -> None:
+    code, out, err = run_cli("images", "-f", "dangling")
     assert code == 125
     assert err.startswith('invalid argument "dangling" for "-f, --filter" flag: bad format of filter (expected name=value)')
 
 
-def test_label_filter(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_label_filter(store: Store) -> None:
     make_image(store, labels={"app": "web", "tier": "1"}, tags=("web",), salt="w")
     make_image(store, labels={"app": "db"}, tags=("db",), salt="d")
     make_image(store, container_config=False, tags=("bare",), salt="b")
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}}", "-f", "label=app")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}}", "-f", "label=app")
     assert sorted(out.split()) == ["db", "web"]
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}}", "-f", "label=app=web", "-f", "label=tier")
+    code, out, _ = run_cli("images", "--format", "{{.Repository}}", "-f", "label=app=web", "-f", "label=tier")
     assert out.split() == ["web"]
 
 
-def test_all_shows_intermediate(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_shows_intermediate(store: Store) -> None:
     base = make_image(store, created=1, salt="base")
     make_image(store, created=2, parent=base, tags=("child",), salt="c")
-    assert short(base) not in dy(capsys, "images", "-q")[1]
-    assert short(base) in dy(capsys, "images", "-q", "-a")[1]
+    assert short(base) not in run_cli("images", "-q")[1]
+    assert short(base) in run_cli("images", "-q", "-a")[1]
 
 
-def test_tag_via_cli_then_list(three: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert dy(capsys, "tag", short(three["none"]), "localhost:5000/x/y:v1")[0] == 0
-    code, out, _ = dy(capsys, "images", "--format", "{{.Repository}} {{.Tag}}", "localhost:5000/*/*")
+def test_tag_via_cli_then_list(three: dict[str, str]) -> None:
+    assert run_cli("tag", short(three["none"]), "localhost:5000/x/y:v1")[0] == 0
+    code, out, _ = run_cli("images", "--format", "{{.Repository}} {{.Tag}}", "localhost:5000/*/*")
     assert out == "localhost:5000/x/y v1\n"
 
 
-def test_did_you_mean_hint(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = dy(capsys, "images", "ls")
+def test_did_you_mean_hint(store: Store) -> None:
+    code, out, err = run_cli("images", "ls")
     assert (code, out) == (0, HEADER)
     assert err == 'No images found matching "ls": did you mean "dockyard image ls"?\n'
-    assert dy(capsys, "image", "ls", "ls")[2] == ""
-    assert dy(capsys, "images", "nothing")[2] == ""
+    assert run_cli("image", "ls", "ls")[2] == ""
+    assert run_cli("images", "nothing")[2] == ""
 
 
-def test_sort_option(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sort_option(store: Store) -> None:
     make_image(store, created=100, layers=[{"a": b"a" * 5000}], tags=("zeta:1", "alpha:9"), salt="big")
     make_image(store, created=300, layers=[{"a": b"a" * 10}], tags=("mid:5",), salt="small")
     make_image(store, created=200, layers=[{"a": b"a" * 700}], tags=("beta:2",), salt="medium")
     fmt = ("--format", "{{.Repository}}:{{.Tag}}")
-    assert dy(capsys, "images", *fmt)[1].split() == ["mid:5", "beta:2", "alpha:9", "zeta:1"]
-    assert dy(capsys, "images", *fmt, "--sort", "created")[1].split() == ["mid:5", "beta:2", "alpha:9", "zeta:1"]
-    assert dy(capsys, "images", *fmt, "--sort", "size")[1].split() == ["alpha:9", "zeta:1", "beta:2", "mid:5"]
-    assert dy(capsys, "images", *fmt, "--sort", "repository")[1].split() == ["alpha:9", "beta:2", "mid:5", "zeta:1"]
-    assert dy(capsys, "images", *fmt, "--sort", "tag")[1].split() == ["zeta:1", "beta:2", "mid:5", "alpha:9"]
-    code, _, err = dy(capsys, "images", "--sort", "bogus")
+    assert run_cli("images", *fmt)[1].split() == ["mid:5", "beta:2", "alpha:9", "zeta:1"]
+    assert run_cli("images", *fmt, "--sort", "created")[1].split() == ["mid:5", "beta:2", "alpha:9", "zeta:1"]
+    assert run_cli("images", *fmt, "--sort", "size")[1].split() == ["alpha:9", "zeta:1", "beta:2", "mid:5"]
+    assert run_cli("images", *fmt, "--sort", "repository")[1].split() == ["alpha:9", "beta:2", "mid:5", "zeta:1"]
+    assert run_cli("images", *fmt, "--sort", "tag")[1].split() == ["zeta:1", "beta:2", "mid:5", "alpha:9"]
+    code, _, err = run_cli("images", "--sort", "bogus")
     assert code != 0 and "bogus" in err
 
 
@@ -248,12 +233,12 @@ def test_builtin_fast_path_matches_template_engine(three: dict[str, str]) -> Non
         assert fast == render_rows(FormatSpec.parse(template), rows, IMAGE_HEADERS, DEFAULT_TABLE)
 
 
-def test_tree_by_default_only_on_a_terminal(three: dict[str, str], capsys, monkeypatch) -> None:
+def test_tree_by_default_only_on_a_terminal(three: dict[str, str], monkeypatch) -> None:
     from dockyard.cli.context import Context
 
     monkeypatch.setattr(Context, "stdout_isatty", lambda self: True)
-    code, out, _ = dy(capsys, "images")
+    code, out, _ = run_cli("images")
     assert "DISK USAGE" in out and "REPOSITORY" not in out
     for flags in (["-q"], ["--no-trunc"], ["--digests"], ["--format", "table"]):
-        out = dy(capsys, "images", *flags)[1]
+        out = run_cli("images", *flags)[1]
         assert "DISK USAGE" not in out, flags

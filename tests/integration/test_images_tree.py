@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.cli.tree import Child, Details, TopRow, render_tree
 from dockyard.digest import Digest
 from dockyard.store import ManifestRecord, Store
-from tests.unit.test_listing import make_image
+from tests.helpers.cli import run_cli
+from tests.helpers.images import make_image
 
 pytestmark = pytest.mark.integration
-
-
-def dy(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run("dockyard", list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    assert [p for p in s.check() if p.severity == "error"] == []
-    s.close()
 
 
 ID = "sha256:" + "0123456789ab" + "c" * 52
@@ -79,7 +64,7 @@ def test_legend_and_colours_only_on_terminal() -> None:
     assert "Info" not in render_tree(rows, width=60, tty=False, expanded=False)
 
 
-def test_tree_cli(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tree_cli(store: Store) -> None:
     amd = make_image(store, created=200, tags=("multi:1", "alias:x"), salt="amd")
     arm = make_image(store, created=100, arch="arm64", salt="arm")
     make_image(store, created=300, salt="untagged")
@@ -92,7 +77,7 @@ def test_tree_cli(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
         store.meta.add_manifest(ManifestRecord(index, "application/vnd.oci.image.index.v1+json", 7, None,
                                                (m_amd, m_arm, Digest.parse("sha256:" + "d" * 64))), amd)
     store.meta.add_container("c1", arm, "user")
-    code, out, err = dy(capsys, "images", "--tree")
+    code, out, err = run_cli("images", "--tree")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     # IMAGE is 18 wide: "├─ linux/amd64" measured in bytes, as docker measures it
@@ -105,7 +90,7 @@ def test_tree_cli(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[4].startswith("└─ unknown" + " " * 11 + "dddddddddddd")
     assert lines[6].startswith("multi:1")
     assert "<untagged>" not in out  # hidden without -a
-    out = dy(capsys, "images", "--tree", "-a")[1]
+    out = run_cli("images", "--tree", "-a")[1]
     assert out.count("<untagged>") == 2  # the arm64 image and the untagged one, after the tagged rows
     assert out.index("<untagged>") > out.index("multi:1")
 
@@ -117,5 +102,5 @@ def test_tree_cli(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
      ("--digests", "--show-digest is not yet supported with --tree"),
      ("--format=json", "--format is not yet supported with --tree")],
 )
-def test_tree_refuses_flags(store: Store, capsys: pytest.CaptureFixture[str], flag: str, message: str) -> None:
-    assert dy(capsys, "images", "--tree", flag) == (1, "", message + "\n")
+def test_tree_refuses_flags(store: Store, flag: str, message: str) -> None:
+    assert run_cli("images", "--tree", flag) == (1, "", message + "\n")

@@ -7,30 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
-from tests.unit.test_listing import make_image
+from tests.helpers.cli import run_cli
+from tests.helpers.images import make_image
 
 pytestmark = pytest.mark.integration
 
 
-def dy(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run("dockyard", list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def test_empty_store(store_root: Path) -> None:
+    assert run_cli("system", "check") == (0, "checked 0 blobs, 0 images: no problems found\n", "")
 
 
-def test_empty_store(store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert dy(capsys, "system", "check") == (0, "checked 0 blobs, 0 images: no problems found\n", "")
-
-
-def test_healthy_store(store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_healthy_store(store_root: Path) -> None:
     with Store.open(store_root) as store:
         make_image(store, layers=[{"a": b"1"}, {"b": b"2"}], tags=("x",))
-    assert dy(capsys, "system", "check") == (0, "checked 3 blobs, 1 image: no problems found\n", "")
+    assert run_cli("system", "check") == (0, "checked 3 blobs, 1 image: no problems found\n", "")
 
 
-def test_truncated_blob(store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_blob(store_root: Path) -> None:
     with Store.open(store_root) as store:
         make_image(store, layers=[{"a": b"1" * 5000}], tags=("x",))
         layer = store.meta.list_images()[0].layers[0].blob
@@ -38,7 +32,7 @@ def test_truncated_blob(store_root: Path, capsys: pytest.CaptureFixture[str]) ->
     os.chmod(path, 0o644)
     with open(path, "r+b") as f:
         f.truncate(100)
-    code, out, err = dy(capsys, "system", "check")
+    code, out, err = run_cli("system", "check")
     assert code == 1 and err == ""
     lines = out.splitlines()
     assert any(line.startswith(f"error: corrupt-blob: {layer}: content hashes to ") for line in lines), lines

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
-from tests.unit.test_listing import make_image
+from tests.helpers.cli import run_cli
+from tests.helpers.images import make_image
 
 pytestmark = pytest.mark.integration
 
 
-def dy(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run("dockyard", list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    assert [p for p in s.check() if p.severity == "error"] == []
-    s.close()
-
-
-def test_empty_store(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    assert dy(capsys, "system", "df") == (0, (
+def test_empty_store(store: Store) -> None:
+    assert run_cli("system", "df") == (0, (
         "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n"
         "Images          0         0         0B        0B\n"
         "Containers      0         0         0B        0B\n"
@@ -38,30 +23,30 @@ def test_empty_store(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     ), "")
 
 
-def test_summary_numbers(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_numbers(store: Store) -> None:
     shared = {"base": b"b" * 1_000_000}
     a = make_image(store, layers=[shared, {"a": b"a" * 982_291}], tags=("a",), salt="a")
     make_image(store, layers=[shared], tags=("b",), salt="b")
     make_image(store, layers=[{"c": b"c" * 5000}], salt="c")
     store.meta.add_container("c1", a, "x")
-    code, out, _ = dy(capsys, "system", "df")
+    code, out, _ = run_cli("system", "df")
     # total 1,987,291 B; in use: a's unique 982,291 → reclaimable 1,005,000 (50%)
     assert out.splitlines()[1] == "Images          3         1         1.987MB   1.005MB (50%)"
-    code, out, _ = dy(capsys, "system", "df", "--format", "json")
+    code, out, _ = run_cli("system", "df", "--format", "json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[0] == {"Active": "1", "Reclaimable": "1.005MB (50%)", "Size": "1.987MB", "TotalCount": "3",
                        "Type": "Images"}
     assert rows[1]["Type"] == "Containers" and rows[1]["TotalCount"] == "1"
     assert [r["Type"] for r in rows] == ["Images", "Containers", "Local Volumes", "Build Cache"]
-    code, out, _ = dy(capsys, "system", "df", "--format", "{{.Type}}={{.Size}}")
+    code, out, _ = run_cli("system", "df", "--format", "{{.Type}}={{.Size}}")
     assert out.splitlines()[0] == "Images=1.987MB"
 
 
-def test_verbose_image_table(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verbose_image_table(store: Store) -> None:
     shared = {"base": b"b" * 1_000_000}
     a = make_image(store, created=1_700_000_100, layers=[shared, {"a": b"a" * 4}], tags=("web:1", "web:2"), salt="a")
     b = make_image(store, created=1_700_000_000, layers=[shared], salt="b")
-    code, out, _ = dy(capsys, "system", "df", "-v")
+    code, out, _ = run_cli("system", "df", "-v")
     lines = out.splitlines()
     assert lines[:3] == ["Images space usage:", "", "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE      "
                                                        "SHARED SIZE   UNIQUE SIZE   CONTAINERS"]
@@ -74,7 +59,7 @@ def test_verbose_image_table(store: Store, capsys: pytest.CaptureFixture[str]) -
         "\nBuild cache usage: 0B\n\n"
         "CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n"
     )
-    code, out, _ = dy(capsys, "system", "df", "-v", "--format", "json")
+    code, out, _ = run_cli("system", "df", "-v", "--format", "json")
     doc = json.loads(out)
     assert [i["Repository"] for i in doc["Images"]] == ["web", "<none>"]
     assert doc["Images"][0]["UniqueSize"] == "4B" and doc["Containers"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -13,21 +12,9 @@ from dockyard.render.filters import Filters
 from dockyard.store import ManifestRecord, Store
 from dockyard.store.images import set_tag
 from dockyard.store.listing import disk_usage, familiar_name, fill_platforms, list_images
-from tests.helpers.images import make_image
+from tests.helpers.images import DIGEST_A, DIGEST_B, make_image
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "store")
-    yield s
-    assert [p for p in s.check() if p.severity == "error"] == []
-    s.close()
-
-
-DIGEST_A = "sha256:" + "a" * 64
-DIGEST_B = "sha256:" + "b" * 64
 
 
 def test_familiar_names() -> None:
