@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from ._record import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from .errors import DigestMismatch, InvalidDigest, SizeMismatch
+
+if TYPE_CHECKING:
+    import hashlib
 
 _ALGORITHM_HEX_LENGTH = {"sha256": 64, "sha512": 128}
 # OCI descriptor grammar: algorithm components joined by + . _ -, then ':' and the encoded part.
@@ -43,6 +45,8 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib  # lazily: loading OpenSSL is a few ms that listing never needs
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     @classmethod
@@ -64,6 +68,8 @@ class Digest:
 def new_hasher(algorithm: str = "sha256") -> "hashlib._Hash":
     if algorithm not in _ALGORITHM_HEX_LENGTH:
         raise InvalidDigest("unsupported digest algorithm")
+    import hashlib
+
     return hashlib.new(algorithm)
 
 

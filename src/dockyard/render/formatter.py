@@ -12,13 +12,11 @@ the template's fields, and ``{{json .}}`` of a row is the object of all of them.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from .._record import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.errors import TemplateError
@@ -147,6 +145,8 @@ class RowContext:
     @classmethod
     def accessor_names(cls) -> list[str]:
         """The placeholders this row type offers, sorted as Go lists a method set."""
+        import inspect  # only for --format and json; inspect costs ~10 ms of start-up
+
         names = []
         for name in dir(cls):
             if not name[:1].isupper() or name in cls._NOT_MARSHALLED:
@@ -191,6 +191,8 @@ def _go_json_float(value: float) -> str:
         mantissa, _, exponent = repr(value).partition("e")
         sign = "-" if exponent.startswith("-") else "+"
         return f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
+    from decimal import Decimal  # only for floats in JSON
+
     text = format(Decimal(repr(value)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from .._record import dataclass
@@ -31,6 +30,8 @@ def default_root() -> Path:
 
 def ingest_dirname(key: str) -> str:
     """Ingest keys are free text (``pull/sha256:…``); on disk they are named by their sha256."""
+    import hashlib  # not at import time: listing never names an ingest
+
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
