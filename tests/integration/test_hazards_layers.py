@@ -27,7 +27,7 @@ from dockyard.layers import scan
 from dockyard.store import Store
 from tests.helpers.archives import Img, layer_tar, legacy_archive
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_pull import put_image, registry  # noqa: F401 - fixture
+from tests.helpers.registry_images import put_image
 
 pytestmark = pytest.mark.integration
 
@@ -171,7 +171,7 @@ WAYS: list[tuple[str, Callable[[Path, bytes, RegistryServer], list[str]]]] = [
 @pytest.mark.parametrize("way", [w for _, w in WAYS], ids=[n for n, _ in WAYS])
 def test_layer_with_too_many_entries_is_refused(
     way: Callable[[Path, bytes, RegistryServer], list[str]], small_cap: int, store_root: Path, tmp_path: Path,
-    registry: RegistryServer, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    registry: RegistryServer, capsys: pytest.CaptureFixture[str],
 ) -> None:
     seed(store_root, tmp_path)
     before = state(store_root)

@@ -33,8 +33,8 @@ from dockyard.transfer.pull import pull
 from tests.helpers.archives import image_config, layer_tar, sha
 from tests.helpers.registry import RegistryServer
 from tests.integration.test_hazards_layers import seed, state
-from tests.integration.test_pull import cli, put_image, registry  # noqa: F401 - fixture
-from tests.integration.test_pull_faults import FaultProxy
+from tests.helpers.cli import run_cli
+from tests.helpers.registry_images import put_image
 
 pytestmark = pytest.mark.integration
 
@@ -345,35 +345,37 @@ def test_rate_limit_headers_are_shown_with_a_429(seeded: Path) -> None:
 
 # -- with a real docker-registry ---------------------------------------------------------------------
 def test_tag_and_digest_naming_another_repository(
-    registry: RegistryServer, store_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path, tmp_path: Path
 ) -> None:
     """14 (moby 20.10.20): ``other:tag@digest`` of an image held locally under ``mine`` is looked up in
     ``other`` on the registry; it is not satisfied from the local copy, and nothing is tagged."""
     seed(store_root, tmp_path)
     img = put_image(registry, "dyhz/mine", "1", [layer_tar({"mine": b"m"})])
     put_image(registry, "dyhz/other", "1", [layer_tar({"other": b"o"})])
-    assert cli(capsys, "pull", "-q", f"{registry.host}/dyhz/mine:1")[0] == 0
+    assert run_cli("pull", "-q", f"{registry.host}/dyhz/mine:1")[0] == 0
     before = state(store_root)
-    code, out, err = cli(capsys, "pull", f"{registry.host}/dyhz/other:1@{img.manifest_digest}")
+    code, out, err = run_cli("pull", f"{registry.host}/dyhz/other:1@{img.manifest_digest}")
     assert code == 1 and "not found" in err, err
     assert state(store_root) == before
     # The digest wins over the tag: the same digest in its own repository pulls, whatever tag is given.
-    code, out, err = cli(capsys, "pull", "-q", f"{registry.host}/dyhz/mine:nosuchtag@{img.manifest_digest}")
+    code, out, err = run_cli("pull", "-q", f"{registry.host}/dyhz/mine:nosuchtag@{img.manifest_digest}")
     assert (code, err) == (0, "")
     with Store.open(store_root) as store:
         assert store.meta.image_for_tag(f"{registry.host}/dyhz/other:1") is None
 
 
 def test_429_rate_limit_headers_reach_the_user_on_stderr(
-    registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path
 ) -> None:
     """25 (CLI, real registry behind a proxy): the pull waits out the 429 and says why on stderr."""
+    from tests.integration.test_pull_faults import FaultProxy
+
     img = put_image(registry, "dyhz/limited", "1", [layer_tar({"f": b"f"})])
     proxy = FaultProxy(registry.host)
     try:
         proxy.status_once.append(("HEAD", "/manifests/", 429, {
             "Retry-After": "0", "ratelimit-limit": "100;w=21600", "ratelimit-remaining": "0;w=21600"}))
-        code, out, err = cli(capsys, "pull", "-q", f"{proxy.host}/dyhz/limited:1")
+        code, out, err = run_cli("pull", "-q", f"{proxy.host}/dyhz/limited:1")
         assert code == 0
         assert err == (f"WARNING: rate limited by {proxy.host.split(':')[0]}: "
                        "ratelimit-limit: 100;w=21600, ratelimit-remaining: 0;w=21600\n")
@@ -381,7 +383,7 @@ def test_429_rate_limit_headers_reach_the_user_on_stderr(
         # Given up on (an hour's wait): the error is Docker's, the headers still come first.
         proxy.status_once.append(("HEAD", "/manifests/", 429, {"Retry-After": "3600", "ratelimit-remaining": "0"}))
         proxy.status_once.append(("GET", "/manifests/", 429, {"Retry-After": "3600", "ratelimit-remaining": "0"}))
-        code, out, err = cli(capsys, "pull", "-q", f"{proxy.host}/dyhz/limited:2")
+        code, out, err = run_cli("pull", "-q", f"{proxy.host}/dyhz/limited:2")
         assert code == 1
         assert err.startswith("WARNING: rate limited by 127.0.0.1: ratelimit-remaining: 0\n"), err
     finally:
