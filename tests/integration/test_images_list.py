@@ -70,6 +70,15 @@ def test_digests_expand_tag_by_digest(three: dict[str, str]) -> None:
     assert out.splitlines() == ['"<none>"', '"<none>"', '"<none>"', '""', '"<none>"']
 
 
+def test_digest_in_format_expands_tags_but_not_digest_only_repos(three: dict[str, str]) -> None:
+    # docker/cli: {{.Digest}} turns on digests for tagged rows (needDigest), while a digest-only
+    # repository gets its digest rows only with --digests (ctx.Digest); otherwise one row with "".
+    code, out, _ = run_cli("images", "--format", "{{.Repository}} {{.Tag}} [{{.Digest}}]")
+    lines = out.splitlines()
+    assert sorted(lines[:3]) == [f"busybox 1 [{DIGEST_A}]", f"busybox 2 [{DIGEST_A}]", "foo/bar latest [<none>]"]
+    assert lines[3:] == ["dig <none> []", "<none> <none> [<none>]"]
+
+
 def test_quiet_repeats_ids_per_row(three: dict[str, str]) -> None:
     code, out, _ = run_cli("images", "-q")
     b, d, n = short(three["busy"]), short(three["digonly"]), short(three["none"])

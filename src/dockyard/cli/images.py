@@ -138,9 +138,17 @@ def _split_digested(familiar: str) -> tuple[str, str] | None:
     return (name, digest) if at else None
 
 
-def expand_rows(images: Sequence[ImageSummary], *, digests: bool, trunc: bool, now: float) -> list[ImageRow]:
+def expand_rows(
+    images: Sequence[ImageSummary], *, digests: bool, trunc: bool, now: float, digest_rows: bool | None = None
+) -> list[ImageRow]:
     """``imageFormat``: a dangling row, or per repository one row per tag (× digest when ``digests``),
-    then digest-only repositories. Go walks the repositories in map order; here they keep engine order."""
+    then digest-only repositories. Go walks the repositories in map order; here they keep engine order.
+
+    docker/cli expands tagged rows by digest when ``--digests`` is given or the format uses ``{{.Digest}}``
+    (``needDigest``), but digest-only repositories get one row per digest only with ``--digests``
+    (``ctx.Digest``); ``digest_rows`` is that flag, defaulting to ``digests``."""
+    if digest_rows is None:
+        digest_rows = digests
     rows: list[ImageRow] = []
     for image in images:
         if is_dangling(image):
@@ -166,7 +174,7 @@ def expand_rows(images: Sequence[ImageSummary], *, digests: bool, trunc: bool, n
                 for dgst in repo_dgsts:
                     rows.append(ImageRow(image, repo, tag, dgst, trunc=trunc, now=now))
         for repo, dgsts in repo_digests.items():
-            if digests:
+            if digest_rows:
                 rows.extend(ImageRow(image, repo, NONE, d, trunc=trunc, now=now) for d in dgsts)
             else:
                 rows.append(ImageRow(image, repo, NONE, "", trunc=trunc, now=now))
@@ -297,7 +305,9 @@ def run_images(ctx: Context, opts: Options, args: list[str]) -> int:
 
     images = ctx.engine.images(all=opts.all, filters=filters)
     now = time.time()
-    rows = expand_rows(sort_images(images, sort_key), digests=show_digests, trunc=not no_trunc, now=now)
+    rows = expand_rows(
+        sort_images(images, sort_key), digests=show_digests, digest_rows=digests, trunc=not no_trunc, now=now
+    )
     rows = sort_rows(rows, sort_key)
     text = render_builtin(template, rows)
     if text is None:
