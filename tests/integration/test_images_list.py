@@ -207,7 +207,7 @@ def test_tag_via_cli_then_list(three: dict[str, str]) -> None:
 def test_did_you_mean_hint(store: Store) -> None:
     code, out, err = run_cli("images", "ls")
     assert (code, out) == (0, HEADER)
-    assert err == 'No images found matching "ls": did you mean "dockyard image ls"?\n'
+    assert err == '\nNo images found matching "ls": did you mean "dockyard image ls"?\n'  # 28: blank line first
     assert run_cli("image", "ls", "ls")[2] == ""
     assert run_cli("images", "nothing")[2] == ""
 

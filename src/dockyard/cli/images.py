@@ -317,5 +317,6 @@ def run_images(ctx: Context, opts: Options, args: list[str]) -> int:
     ctx.stdout.write(text)
 
     if not images and ctx.command_path == "images" and args and args[0] in IMAGE_SUBCOMMANDS:
-        ctx.stderr.write(f'No images found matching "{args[0]}": did you mean "{ctx.prog} image {args[0]}"?\n')
+        # docker/cli 28 starts the hint with a blank line (29 drops it)
+        ctx.stderr.write(f'\nNo images found matching "{args[0]}": did you mean "{ctx.prog} image {args[0]}"?\n')
     return 0
