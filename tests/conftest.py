@@ -11,6 +11,7 @@ import pytest
 
 from dockyard.store import Store
 from tests.helpers.images import ImageMaker
+from tests.helpers.registry import RegistryServer, start_registry
 from tests.helpers.rootfs import BUSYBOX, make_busybox_tar
 
 
@@ -38,6 +39,14 @@ def store(store_root: Path) -> Iterator[Store]:
 @pytest.fixture
 def make(store: Store) -> ImageMaker:
     return ImageMaker(store)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[RegistryServer]:
+    """A plain docker-registry (no auth, no TLS) on a loopback port."""
+    server = start_registry(tmp_path / "registry")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

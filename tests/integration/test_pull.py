@@ -2,31 +2,23 @@
 
 Images are put into the registry either by hand (``put_image``: layers, config, manifest built here, so
 diff IDs and digests are known) or by the reference Docker engine (compared ID for ID when it runs).
-Helpers here are shared by the push, login and fault tests.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import subprocess
-import tarfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.digest import Digest
-from dockyard.oci import mediatypes as mt
-from dockyard.registry.client import RegistryClient
-from dockyard.registry.hosts import Hosts
-from dockyard.registry.transport import Transport
 from dockyard.store import Store
-from tests.helpers.registry import RegistryServer, start_registry
+from tests.helpers.archives import layer_tar
+from tests.helpers.cli import run_cli
+from tests.helpers.registry import RegistryServer
+from tests.helpers.registry_images import put_image, put_index
 
 pytestmark = pytest.mark.integration
 
@@ -34,118 +26,19 @@ pytestmark = pytest.mark.integration
 # -- helpers -------------------------------------------------------------------------------------------
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = run("dockyard", list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-@dataclass(frozen=True)
-class PutImage:
-    image_id: str
-    manifest_digest: Digest
-    manifest: bytes
-    layer_digests: list[Digest]
-    layer_sizes: list[int]
-
-
-def registry_client(server: RegistryServer) -> RegistryClient:
-    return RegistryClient(server.host, transport=Transport(hosts=Hosts(certs_dirs=[])), push=True)
-
-
-def upload(client: RegistryClient, repo: str, data: bytes) -> Digest:
-    digest = Digest.of(data)
-    if client.head_blob(repo, digest) is None:
-        client.upload_blob(repo, digest, len(data), lambda: io.BytesIO(data))
-    return digest
-
-
-def put_image(
-    server: RegistryServer,
-    repo: str,
-    tag: str | None,
-    layers: list[bytes],
-    *,
-    arch: str = "amd64",
-    oci: bool = False,
-    diff_ids: list[Digest] | None = None,
-) -> PutImage:
-    """Upload gzip layers made from ``layers`` (plain tars), a config and a manifest; tag it if asked."""
-    client = registry_client(server)
-    gz = [gzip.compress(t, mtime=0) for t in layers]
-    ids = diff_ids or [Digest.of(t) for t in layers]
-    config = json.dumps({
-        "architecture": arch, "os": "linux", "created": "2024-01-02T03:04:05Z",
-        "config": {"Cmd": ["/bin/sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [str(d) for d in ids]},
-        "history": [{"created": "2024-01-02T03:04:05Z", "created_by": f"layer {i}"} for i in range(len(layers))],
-    }).encode()
-    config_digest = upload(client, repo, config)
-    layer_digests = [upload(client, repo, g) for g in gz]
-    layer_type = mt.OCI_LAYER_GZIP if oci else mt.DOCKER_LAYER_GZIP
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": mt.OCI_MANIFEST if oci else mt.DOCKER_MANIFEST,
-        "config": {"mediaType": mt.OCI_CONFIG if oci else mt.DOCKER_CONFIG, "size": len(config),
-                   "digest": str(config_digest)},
-        "layers": [{"mediaType": layer_type, "size": len(g), "digest": str(d)} for g, d in zip(gz, layer_digests)],
-    }, indent=3).encode()
-    media_type = mt.OCI_MANIFEST if oci else mt.DOCKER_MANIFEST
-    digest = client.put_manifest(repo, tag or Digest.of(manifest), manifest, media_type)
-    client.transport.close()
-    return PutImage(str(config_digest), digest, manifest, layer_digests, [len(g) for g in gz])
-
-
-def put_index(server: RegistryServer, repo: str, tag: str, children: list[tuple[PutImage, dict]]) -> Digest:
-    client = registry_client(server)
-    entries = [
-        {"mediaType": mt.DOCKER_MANIFEST, "size": len(img.manifest), "digest": str(img.manifest_digest),
-         "platform": platform}
-        for img, platform in children
-    ]
-    # A BuildKit-style attestation first: it must never be chosen.
-    att = children[0][0]
-    entries.insert(0, {"mediaType": mt.OCI_MANIFEST, "size": len(att.manifest), "digest": str(att.manifest_digest),
-                       "platform": {"architecture": "unknown", "os": "unknown"},
-                       "annotations": {"vnd.docker.reference.type": "attestation-manifest"}})
-    index = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": entries}).encode()
-    digest = client.put_manifest(repo, tag, index, mt.OCI_INDEX)
-    client.transport.close()
-    return digest
-
-
 def open_store(root: Path) -> Store:
     return Store.open(root)
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    server = start_registry(tmp_path / "registry")
-    yield server
-    server.stop()
 
 
 # -- tests ---------------------------------------------------------------------------------------------
 
 
 def test_pull_output_store_state_and_up_to_date(
-    registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/app", "1", [layer_tar({"a.txt": b"a" * 1000}), layer_tar({"b.txt": b"b" * 5000})])
     name = f"{registry.host}/dy/app:1"
-    code, out, err = cli(capsys, "pull", name)
+    code, out, err = run_cli("pull", name)
     assert (code, err) == (0, "")
     lines = out.splitlines()
     ids = [d.short for d in img.layer_digests]
@@ -167,7 +60,7 @@ def test_pull_output_store_state_and_up_to_date(
         assert store.content.ingests() == []
         assert store.check() == []
 
-    code, out, _ = cli(capsys, "pull", name)
+    code, out, _ = run_cli("pull", name)
     assert code == 0
     assert out.splitlines() == [
         "1: Pulling from dy/app", f"Digest: {img.manifest_digest}", f"Status: Image is up to date for {name}", name
@@ -175,13 +68,13 @@ def test_pull_output_store_state_and_up_to_date(
 
 
 def test_pull_default_tag_quiet_and_moved_tag(
-    registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer, store_root: Path
 ) -> None:
     first = put_image(registry, "dy/moving", "latest", [layer_tar({"v": b"1"})])
-    code, out, _ = cli(capsys, "pull", "-q", f"{registry.host}/dy/moving")
+    code, out, _ = run_cli("pull", "-q", f"{registry.host}/dy/moving")
     assert (code, out) == (0, f"{registry.host}/dy/moving:latest\n")
     second = put_image(registry, "dy/moving", "latest", [layer_tar({"v": b"2"})])
-    code, out, _ = cli(capsys, "pull", f"{registry.host}/dy/moving")
+    code, out, _ = run_cli("pull", f"{registry.host}/dy/moving")
     assert code == 0
     assert out.startswith("Using default tag: latest\nlatest: Pulling from dy/moving\n")
     assert f"Status: Downloaded newer image for {registry.host}/dy/moving:latest\n" in out
@@ -191,22 +84,22 @@ def test_pull_default_tag_quiet_and_moved_tag(
         assert store.meta.tags_for(first.image_id) == []
 
 
-def test_shared_layer_already_exists(registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_shared_layer_already_exists(registry: RegistryServer, store_root: Path) -> None:
     base = layer_tar({"base": b"x" * 3000})
     put_image(registry, "dy/one", "1", [base])
     two = put_image(registry, "dy/two", "1", [base, layer_tar({"top": b"y"})])
-    assert cli(capsys, "pull", f"{registry.host}/dy/one:1")[0] == 0
-    code, out, _ = cli(capsys, "pull", f"{registry.host}/dy/two:1")
+    assert run_cli("pull", f"{registry.host}/dy/one:1")[0] == 0
+    code, out, _ = run_cli("pull", f"{registry.host}/dy/two:1")
     assert code == 0
     assert f"{two.layer_digests[0].short}: Already exists" in out.splitlines()
     assert f"{two.layer_digests[1].short}: Pull complete" in out.splitlines()
 
 
-def test_pull_by_digest_and_all_tags(registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_by_digest_and_all_tags(registry: RegistryServer, store_root: Path) -> None:
     a = put_image(registry, "dy/multi", "a", [layer_tar({"a": b"a"})])
     b = put_image(registry, "dy/multi", "b", [layer_tar({"b": b"b"})])
     by_digest = f"{registry.host}/dy/multi@{a.manifest_digest}"
-    code, out, _ = cli(capsys, "pull", by_digest)
+    code, out, _ = run_cli("pull", by_digest)
     assert code == 0
     assert out.splitlines()[0] == f"{a.manifest_digest}: Pulling from dy/multi"
     assert out.splitlines()[-1] == by_digest
@@ -214,7 +107,7 @@ def test_pull_by_digest_and_all_tags(registry: RegistryServer, store_root: Path,
         assert store.meta.all_tags() == []
         assert store.meta.image_for_repo_digest(f"{registry.host}/dy/multi", str(a.manifest_digest)) == a.image_id
 
-    code, out, _ = cli(capsys, "pull", "-a", f"{registry.host}/dy/multi")
+    code, out, _ = run_cli("pull", "-a", f"{registry.host}/dy/multi")
     assert code == 0
     lines = out.splitlines()
     assert "a: Pulling from dy/multi" in lines and "b: Pulling from dy/multi" in lines
@@ -224,7 +117,7 @@ def test_pull_by_digest_and_all_tags(registry: RegistryServer, store_root: Path,
         assert store.meta.image_for_tag(f"{registry.host}/dy/multi:b") == b.image_id
 
 
-def test_platform_selection_on_an_index(registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_platform_selection_on_an_index(registry: RegistryServer, store_root: Path) -> None:
     amd = put_image(registry, "dy/plat", None, [layer_tar({"arch": b"amd64"})], arch="amd64")
     arm = put_image(registry, "dy/plat", None, [layer_tar({"arch": b"arm64"})], arch="arm64")
     index = put_index(registry, "dy/plat", "1", [
@@ -232,7 +125,7 @@ def test_platform_selection_on_an_index(registry: RegistryServer, store_root: Pa
         (arm, {"architecture": "arm64", "os": "linux", "variant": "v8"}),
     ])
     name = f"{registry.host}/dy/plat:1"
-    code, out, err = cli(capsys, "pull", "--platform", "linux/arm64", name)
+    code, out, err = run_cli("pull", "--platform", "linux/arm64", name)
     assert (code, err) == (0, "")
     assert f"Digest: {index}" in out.splitlines()
     with open_store(store_root) as store:
@@ -241,20 +134,20 @@ def test_platform_selection_on_an_index(registry: RegistryServer, store_root: Pa
         record = store.meta.get_manifest(index)
         assert record is not None and list(record.children) == [arm.manifest_digest]
     # The same index for another platform is not "up to date": the amd64 image is fetched.
-    code, out, _ = cli(capsys, "pull", "--platform", "linux/amd64", name)
+    code, out, _ = run_cli("pull", "--platform", "linux/amd64", name)
     assert code == 0 and "Downloaded newer image" in out
     with open_store(store_root) as store:
         assert store.meta.image_for_tag(name) == amd.image_id
-    code, _, err = cli(capsys, "pull", "--platform", "linux/s390x", name)
+    code, _, err = run_cli("pull", "--platform", "linux/s390x", name)
     assert code == 1
     assert err == "Error response from daemon: no matching manifest for linux/s390x in the manifest list entries\n"
 
 
 def test_config_and_layers_disagree_nothing_tagged(
-    registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer, store_root: Path
 ) -> None:
     put_image(registry, "dy/liar", "1", [layer_tar({"x": b"x"})], diff_ids=[Digest.of(b"something else")])
-    code, out, err = cli(capsys, "pull", f"{registry.host}/dy/liar:1")
+    code, out, err = run_cli("pull", f"{registry.host}/dy/liar:1")
     assert code == 1
     assert err == "Error response from daemon: layers from manifest don't match image configuration\n"
     with open_store(store_root) as store:
@@ -262,23 +155,23 @@ def test_config_and_layers_disagree_nothing_tagged(
         assert store.check() == []
 
 
-def test_pull_errors_in_dockers_words(registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_errors_in_dockers_words(registry: RegistryServer, store_root: Path) -> None:
     host = registry.host
-    assert cli(capsys, "pull", f"{host}/dy/none:nope")[1:] == (
+    assert run_cli("pull", f"{host}/dy/none:nope")[1:] == (
         "nope: Pulling from dy/none\n",
         f"Error response from daemon: manifest for {host}/dy/none:nope not found: manifest unknown: manifest unknown\n",
     )
-    code, _, err = cli(capsys, "pull", "-a", f"{host}/dy/none")
+    code, _, err = run_cli("pull", "-a", f"{host}/dy/none")
     assert code == 1
     assert err == (f"Error response from daemon: repository {host}/dy/none not found: name unknown: "
                    "repository name not known to registry\n")
-    assert cli(capsys, "pull", "-a", f"{host}/dy/none:1") == (1, "", "tag can't be used with --all-tags/-a\n")
-    code, _, err = cli(capsys, "pull", "Upper/Case")
+    assert run_cli("pull", "-a", f"{host}/dy/none:1") == (1, "", "tag can't be used with --all-tags/-a\n")
+    code, _, err = run_cli("pull", "Upper/Case")
     assert code == 1 and err.startswith("invalid reference format")
 
 
 def test_same_image_ids_and_digests_as_docker(
-    registry: RegistryServer, store_root: Path, docker_engine: str, busybox_tar: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer, store_root: Path, docker_engine: str, busybox_tar: Path
 ) -> None:
     env = {"DOCKER_HOST": docker_engine, "PATH": "/usr/local/bin:/usr/bin:/bin"}
     tag = f"dypull-{uuid.uuid4().hex[:8]}:1"
@@ -292,9 +185,9 @@ def test_same_image_ids_and_digests_as_docker(
         docker("tag", tag, target)
         docker("push", target)
         docker_id, docker_digests = docker("image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}").split(" ", 1)
-        code, out, err = cli(capsys, "pull", target)
+        code, out, err = run_cli("pull", target)
         assert (code, err) == (0, "")
-        code, out, _ = cli(capsys, "image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}")
+        code, out, _ = run_cli("image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}")
         assert out.strip() == f"{docker_id} {docker_digests.strip()}"
     finally:
         subprocess.run(["docker", "rmi", "-f", tag, target], env=env, capture_output=True)

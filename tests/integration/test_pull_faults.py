@@ -24,7 +24,9 @@ import pytest
 
 from dockyard.store import Store
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_pull import cli, layer_tar, put_image, registry  # noqa: F401 - fixture
+from tests.helpers.archives import layer_tar
+from tests.helpers.cli import run_cli
+from tests.helpers.registry_images import put_image
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +139,7 @@ class FaultProxy:
 
 
 @pytest.fixture
-def proxy(registry: RegistryServer) -> Iterator[FaultProxy]:  # noqa: F811
+def proxy(registry: RegistryServer) -> Iterator[FaultProxy]:
     p = FaultProxy(registry.host)
     yield p
     p.stop()
@@ -148,12 +150,12 @@ def big_layer(size: int) -> bytes:
 
 
 def test_cut_connection_resumes_with_range(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/cut", "1", [big_layer(1_500_000)])
     blob = str(img.layer_digests[0])
     proxy.cut_once[blob] = 700_000
-    code, out, err = cli(capsys, "pull", f"{proxy.host}/dy/cut:1")
+    code, out, err = run_cli("pull", f"{proxy.host}/dy/cut:1")
     assert (code, err) == (0, "")
     ranged = [r for m, p, r in proxy.requests if m == "GET" and blob in p and r]
     assert ranged == ["bytes=700000-"]
@@ -164,12 +166,12 @@ def test_cut_connection_resumes_with_range(
 
 
 def test_flipped_byte_fails_naming_the_digest_then_a_clean_pull_works(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/flip", "1", [big_layer(300_000)])
     blob = str(img.layer_digests[0])
     proxy.flip.add(blob)
-    code, _, err = cli(capsys, "pull", f"{proxy.host}/dy/flip:1")
+    code, _, err = run_cli("pull", f"{proxy.host}/dy/flip:1")
     assert code == 1
     assert err.startswith(f"Error response from daemon: filesystem layer verification failed for digest {blob}")
     with Store.open(store_root) as store:
@@ -177,18 +179,18 @@ def test_flipped_byte_fails_naming_the_digest_then_a_clean_pull_works(
         assert not store.content.has(img.layer_digests[0])
         assert store.content.ingests() == []  # the bad bytes are not kept for a resume
     proxy.flip.clear()
-    code, _, err = cli(capsys, "pull", f"{proxy.host}/dy/flip:1")
+    code, _, err = run_cli("pull", f"{proxy.host}/dy/flip:1")
     assert (code, err) == (0, "")
 
 
 def test_429_and_503_with_retry_after_are_waited_out(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/busy", "1", [layer_tar({"f": b"f" * 100})])
     proxy.status_once.append(("GET", "/manifests/", 429, {"Retry-After": "1"}))
     proxy.status_once.append(("GET", str(img.layer_digests[0]), 503, {"Retry-After": "0"}))
     started = time.monotonic()
-    code, _, err = cli(capsys, "pull", f"{proxy.host}/dy/busy:1")
+    code, _, err = run_cli("pull", f"{proxy.host}/dy/busy:1")
     assert (code, err) == (0, "")
     assert time.monotonic() - started >= 1.0
     gets = [p for m, p, _ in proxy.requests if m == "GET" and "/manifests/" in p]
@@ -196,13 +198,13 @@ def test_429_and_503_with_retry_after_are_waited_out(
 
 
 def test_token_realm_pointing_at_a_metadata_address_is_refused(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     proxy.override_ping = {"WWW-Authenticate": 'Bearer realm="http://169.254.169.254/token",service="x"'}
     proxy.status_once.append(
         ("HEAD", "/manifests/", 401, {"WWW-Authenticate": 'Bearer realm="http://169.254.169.254/token",service="x"'})
     )
-    code, _, err = cli(capsys, "pull", f"{proxy.host}/dy/any:1")
+    code, _, err = run_cli("pull", f"{proxy.host}/dy/any:1")
     assert code == 1
     assert "169.254.169.254" in err and "refusing token realm" in err
 
@@ -212,7 +214,7 @@ def _spawn_pull(ref: str) -> subprocess.Popen[bytes]:
 
 
 def test_sigkill_mid_pull_then_the_next_pull_fetches_only_the_rest(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/killed", "1", [big_layer(6_000_000)])
     blob = str(img.layer_digests[0])
@@ -236,7 +238,7 @@ def test_sigkill_mid_pull_then_the_next_pull_fetches_only_the_rest(
     held = kept[f"blob/{blob}"]
     assert held > 1_000_000  # what the killed run had written survives as a partial ingest
     proxy.delay = 0.0
-    code, _, err = cli(capsys, "pull", f"{proxy.host}/dy/killed:1")
+    code, _, err = run_cli("pull", f"{proxy.host}/dy/killed:1")
     assert (code, err) == (0, "")
     second = proxy.bytes_for(blob) - first
     # Exactly the part the killed run had not written is fetched again.
@@ -248,7 +250,7 @@ def test_sigkill_mid_pull_then_the_next_pull_fetches_only_the_rest(
 
 
 def test_two_processes_pull_the_same_image_blobs_fetched_once(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path  # noqa: F811
+    registry: RegistryServer, proxy: FaultProxy, store_root: Path
 ) -> None:
     img = put_image(registry, "dy/twice", "1", [big_layer(2_000_000), big_layer(1_000_000)])
     proxy.delay = 0.005

@@ -13,23 +13,19 @@ from dockyard.digest import Digest
 from dockyard.oci import mediatypes as mt
 from dockyard.store import Store
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_pull import cli, registry, registry_client  # noqa: F401 - fixture
+from tests.helpers.cli import run_cli
+from tests.helpers.images import import_image
+from tests.helpers.registry_images import registry_client
 
 pytestmark = pytest.mark.integration
 
 
-def import_busybox(capsys: pytest.CaptureFixture[str], busybox_tar: Path, ref: str) -> str:
-    code, out, err = cli(capsys, "import", str(busybox_tar), ref)
-    assert (code, err) == (0, "")
-    return out.strip()
-
-
 def test_push_an_imported_image_then_again(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path, busybox_tar: Path
 ) -> None:
     name = f"{registry.host}/dy/bb:1"
-    image_id = import_busybox(capsys, busybox_tar, name)
-    code, out, err = cli(capsys, "push", name)
+    image_id = import_image(str(busybox_tar), name)
+    code, out, err = run_cli("push", name)
     assert (code, err) == (0, "")
     with Store.open(store_root) as store:
         image = store.meta.get_image(image_id)
@@ -52,62 +48,60 @@ def test_push_an_imported_image_then_again(
     assert client.head_blob("dy/bb", gz[0]) is not None
     assert client.get_manifest("dy/bb", "1").digest == Digest.parse(manifest_digest)
 
-    code, out, _ = cli(capsys, "push", name)
+    code, out, _ = run_cli("push", name)
     assert code == 0
     assert out.splitlines()[2:] == [f"{diff_id.short}: Layer already exists", f"1: digest: {manifest_digest} size: {size}"]
 
     # Another repository on the same registry: the layer is mounted, not uploaded again.
-    assert cli(capsys, "tag", name, f"{registry.host}/dy/other:2")[0] == 0
-    code, out, _ = cli(capsys, "push", f"{registry.host}/dy/other:2")
+    assert run_cli("tag", name, f"{registry.host}/dy/other:2")[0] == 0
+    code, out, _ = run_cli("push", f"{registry.host}/dy/other:2")
     assert code == 0
     assert f"{diff_id.short}: Mounted from dy/bb" in out.splitlines()
     assert out.splitlines()[-1] == f"2: digest: {manifest_digest} size: {size}"
 
 
 def test_quiet_all_tags_and_errors(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path, busybox_tar: Path
 ) -> None:
     repo = f"{registry.host}/dy/tags"
-    import_busybox(capsys, busybox_tar, f"{repo}:a")
-    assert cli(capsys, "tag", f"{repo}:a", f"{repo}:b")[0] == 0
-    assert cli(capsys, "push", "-q", f"{repo}:a") == (0, f"{repo}:a\n", "")
-    code, out, _ = cli(capsys, "push", "-a", repo)
+    import_image(str(busybox_tar), f"{repo}:a")
+    assert run_cli("tag", f"{repo}:a", f"{repo}:b")[0] == 0
+    assert run_cli("push", "-q", f"{repo}:a") == (0, f"{repo}:a\n", "")
+    code, out, _ = run_cli("push", "-a", repo)
     assert code == 0
     assert sorted(line for line in out.splitlines() if ": digest: " in line)[0].startswith("a: digest: ")
     assert sorted(registry_client(registry).list_tags("dy/tags")) == ["a", "b"]
 
-    assert cli(capsys, "push", f"{registry.host}/dy/absent") == (
+    assert run_cli("push", f"{registry.host}/dy/absent") == (
         1, "Using default tag: latest\n",
         f"Error response from daemon: tag does not exist: {registry.host}/dy/absent:latest\n",
     )
-    assert cli(capsys, "push", "-a", f"{registry.host}/dy/absent") == (
+    assert run_cli("push", "-a", f"{registry.host}/dy/absent") == (
         1, "", f"Error response from daemon: An image does not exist locally with the tag: {registry.host}/dy/absent\n",
     )
-    assert cli(capsys, "push", "-a", f"{repo}:a") == (1, "", "tag can't be used with --all-tags/-a\n")
+    assert run_cli("push", "-a", f"{repo}:a") == (1, "", "tag can't be used with --all-tags/-a\n")
 
 
 def test_pushed_image_pulls_back_to_the_same_id(
-    registry: RegistryServer, tmp_path: Path, store_root: Path, busybox_tar: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    registry: RegistryServer, tmp_path: Path, store_root: Path, busybox_tar: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = f"{registry.host}/dy/round:1"
-    image_id = import_busybox(capsys, busybox_tar, name)
-    assert cli(capsys, "push", name)[0] == 0
+    image_id = import_image(str(busybox_tar), name)
+    assert run_cli("push", name)[0] == 0
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
-    assert cli(capsys, "pull", name)[0] == 0
-    code, out, _ = cli(capsys, "image", "inspect", name, "--format", "{{.Id}}")
+    assert run_cli("pull", name)[0] == 0
+    code, out, _ = run_cli("image", "inspect", name, "--format", "{{.Id}}")
     assert out.strip() == image_id
 
 
 def test_docker_pulls_and_runs_what_dockyard_pushed(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path, docker_engine: str,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    registry: RegistryServer, store_root: Path, busybox_tar: Path, docker_engine: str,
 ) -> None:
     env = {"DOCKER_HOST": docker_engine, "PATH": "/usr/local/bin:/usr/bin:/bin"}
     name = f"{registry.host}/dypush-{uuid.uuid4().hex[:8]}:1"
-    image_id = import_busybox(capsys, busybox_tar, name)
-    assert cli(capsys, "push", name)[0] == 0
-    code, out, _ = cli(capsys, "image", "inspect", name, "--format", "{{json .RepoDigests}}")
+    image_id = import_image(str(busybox_tar), name)
+    assert run_cli("push", name)[0] == 0
+    code, out, _ = run_cli("image", "inspect", name, "--format", "{{json .RepoDigests}}")
     try:
         subprocess.run(["docker", "pull", "-q", name], env=env, check=True, capture_output=True)
         inspected = subprocess.run(

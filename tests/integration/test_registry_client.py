@@ -21,13 +21,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    server = start_registry(tmp_path / "registry")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(registry: RegistryServer) -> Iterator[RegistryClient]:
     transport = Transport(hosts=Hosts(certs_dirs=[]))
     yield RegistryClient(registry.host, transport=transport)

@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_pull import cli, layer_tar, put_image, registry  # noqa: F401 - fixture
+from tests.helpers.archives import layer_tar
+from tests.helpers.cli import run_cli
+from tests.helpers.registry_images import put_image
 
 pytestmark = pytest.mark.integration
 
@@ -69,8 +71,8 @@ def index() -> Iterator[FakeIndex]:
     fake.stop()
 
 
-def test_default_table(index: FakeIndex, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "search", f"{index.host}/busybox")
+def test_default_table(index: FakeIndex, store_root: Path) -> None:
+    code, out, err = run_cli("search", f"{index.host}/busybox")
     assert (code, err) == (0, "")
     assert out == (
         "NAME                   DESCRIPTION                                     STARS     OFFICIAL\n"
@@ -82,44 +84,44 @@ def test_default_table(index: FakeIndex, store_root: Path, capsys: pytest.Captur
     assert index.headers[0].get("X-Docker-Token") == "true"
 
 
-def test_filters_limit_no_trunc_and_formats(index: FakeIndex, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_filters_limit_no_trunc_and_formats(index: FakeIndex, store_root: Path) -> None:
     term = f"{index.host}/busybox"
-    code, out, _ = cli(capsys, "search", "--limit", "2", "-f", "stars=5", "-f", "stars=10", "--format", "{{.Name}}", term)
+    code, out, _ = run_cli("search", "--limit", "2", "-f", "stars=5", "-f", "stars=10", "--format", "{{.Name}}", term)
     assert (code, out) == (0, "library/busybox\nsomeone/busybox-long\n")
     assert index.queries[-1]["n"] == ["2"]
-    assert cli(capsys, "search", "-f", "is-official=true", "--format", "{{.Name}}", term)[1] == "library/busybox\n"
-    code, out, _ = cli(capsys, "search", "--no-trunc", "--format", "{{.Description}}", term)
+    assert run_cli("search", "-f", "is-official=true", "--format", "{{.Name}}", term)[1] == "library/busybox\n"
+    code, out, _ = run_cli("search", "--no-trunc", "--format", "{{.Description}}", term)
     assert out.splitlines()[1] == "This description is definitely longer than forty-five columns"
-    code, out, _ = cli(capsys, "search", "--format", "json", "-f", "is-official=true", term)
+    code, out, _ = run_cli("search", "--format", "json", "-f", "is-official=true", term)
     assert out == ('{"Description":"Busybox base image.","IsOfficial":"true","Name":"library/busybox",'
                    '"StarCount":"3200"}\n')
-    code, out, err = cli(capsys, "search", "-f", "is-automated=true", term)
+    code, out, err = run_cli("search", "-f", "is-automated=true", term)
     assert out.splitlines() == ["NAME      DESCRIPTION   STARS     OFFICIAL"]
     assert err.startswith('WARNING: the "is-automated" filter is deprecated')
 
 
-def test_search_errors(index: FakeIndex, store_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_errors(index: FakeIndex, store_root: Path) -> None:
     term = f"{index.host}/busybox"
-    assert cli(capsys, "search", "--limit", "101", term) == (
+    assert run_cli("search", "--limit", "101", term) == (
         1, "", "Error response from daemon: limit 101 is outside the range of [1, 100]\n"
     )
-    assert cli(capsys, "search", "-f", "stars=x", term) == (1, "", "Error response from daemon: invalid filter 'stars=x'\n")
-    assert cli(capsys, "search", "-f", "color=red", term) == (1, "", "Error response from daemon: invalid filter 'color'\n")
-    code, _, err = cli(capsys, "search", "--format", "{{.IsAutomated}}", term)
+    assert run_cli("search", "-f", "stars=x", term) == (1, "", "Error response from daemon: invalid filter 'stars=x'\n")
+    assert run_cli("search", "-f", "color=red", term) == (1, "", "Error response from daemon: invalid filter 'color'\n")
+    code, _, err = run_cli("search", "--format", "{{.IsAutomated}}", term)
     assert code == 1 and "can't evaluate field IsAutomated" in err
     assert index.queries  # the errors above came after asking, as the daemon does
 
 
 def test_catalog_fallback_and_list_tags(
-    registry: RegistryServer, store_root: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path
 ) -> None:
     for repo in ("dy/alpha", "dy/beta", "other/alphabet"):
         put_image(registry, repo, "1", [layer_tar({"f": repo.encode()})])
     put_image(registry, "dy/alpha", "2", [layer_tar({"g": b"2"})])
-    code, out, err = cli(capsys, "search", "--format", "{{.Name}}", f"{registry.host}/alpha")
+    code, out, err = run_cli("search", "--format", "{{.Name}}", f"{registry.host}/alpha")
     assert (code, err) == (0, "")
     assert out.splitlines() == ["dy/alpha", "other/alphabet"]
-    code, out, _ = cli(capsys, "search", "--list-tags", f"{registry.host}/dy/alpha")
+    code, out, _ = run_cli("search", "--list-tags", f"{registry.host}/dy/alpha")
     assert (code, sorted(out.splitlines())) == (0, ["1", "2"])
-    code, _, err = cli(capsys, "search", "--list-tags", f"{registry.host}/dy/nothing")
+    code, _, err = run_cli("search", "--list-tags", f"{registry.host}/dy/nothing")
     assert code == 1 and f"repository {registry.host}/dy/nothing not found" in err

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_pull import cli, registry  # noqa: F401 - fixture
+from tests.helpers.cli import run_cli
+from tests.helpers.images import import_image
 
 pytestmark = pytest.mark.interop
 
@@ -23,36 +24,36 @@ def skopeo(*args: str) -> str:
 
 
 def test_skopeo_reads_what_dockyard_pushed_and_dockyard_pulls_what_skopeo_copied(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    registry: RegistryServer, store_root: Path, busybox_tar: Path
 ) -> None:
     name = f"{registry.host}/dy/interop:1"
-    image_id = cli(capsys, "import", str(busybox_tar), name)[1].strip()
-    assert cli(capsys, "push", name)[0] == 0
+    image_id = import_image(str(busybox_tar), name)
+    assert run_cli("push", name)[0] == 0
     inspected = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{name}"))
-    digest = cli(capsys, "image", "inspect", name, "--format", "{{index .RepoDigests 0}}")[1].strip()
+    digest = run_cli("image", "inspect", name, "--format", "{{index .RepoDigests 0}}")[1].strip()
     assert inspected["Digest"] == digest.split("@", 1)[1]
     config = json.loads(skopeo("inspect", "--tls-verify=false", "--config", f"docker://{name}"))
     assert config["rootfs"]["diff_ids"] == [
-        cli(capsys, "image", "inspect", name, "--format", "{{index .RootFS.Layers 0}}")[1].strip()
+        run_cli("image", "inspect", name, "--format", "{{index .RootFS.Layers 0}}")[1].strip()
     ]
     # skopeo re-publishes it as OCI under another name (converting the config, so a new image ID);
     # dockyard pulls that to the ID skopeo's manifest names, with the same layer.
     copied = f"{registry.host}/dy/interop-oci:1"
     skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--format", "oci",
            f"docker://{name}", f"docker://{copied}")
-    code, _, err = cli(capsys, "pull", copied)
+    code, _, err = run_cli("pull", copied)
     assert (code, err) == (0, "")
     raw = json.loads(skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{copied}"))
     assert raw["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
-    assert cli(capsys, "image", "inspect", copied, "--format", "{{.Id}}")[1].strip() == raw["config"]["digest"]
+    assert run_cli("image", "inspect", copied, "--format", "{{.Id}}")[1].strip() == raw["config"]["digest"]
     layers = "{{json .RootFS.Layers}}"
-    assert cli(capsys, "image", "inspect", copied, "--format", layers)[1] == cli(
-        capsys, "image", "inspect", image_id, "--format", layers)[1]
+    assert run_cli("image", "inspect", copied, "--format", layers)[1] == run_cli(
+        "image", "inspect", image_id, "--format", layers)[1]
 
 
 def test_docker_pushed_multi_layer_image_pulls_identically(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path, docker_engine: str,  # noqa: F811
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    registry: RegistryServer, store_root: Path, busybox_tar: Path, docker_engine: str,
+    tmp_path: Path,
 ) -> None:
     env = {"DOCKER_HOST": docker_engine, "PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKER_BUILDKIT": "0"}
     base = f"dypull-{uuid.uuid4().hex[:8]}"
@@ -69,13 +70,13 @@ def test_docker_pushed_multi_layer_image_pulls_identically(
         docker("build", "-q", "-t", target, str(ctx))
         docker("push", target)
         expected = docker("image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}").strip()
-        code, out, err = cli(capsys, "pull", target)
+        code, out, err = run_cli("pull", target)
         assert (code, err) == (0, "")
-        assert cli(capsys, "image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}")[1].strip() == expected
+        assert run_cli("image", "inspect", target, "--format", "{{.Id}} {{json .RepoDigests}}")[1].strip() == expected
         # And back: dockyard pushes it under a new name; Docker pulls the same ID and runs it.
         again = f"{registry.host}/{base}-again:1"
-        assert cli(capsys, "tag", target, again)[0] == 0
-        assert cli(capsys, "push", again)[0] == 0
+        assert run_cli("tag", target, again)[0] == 0
+        assert run_cli("push", again)[0] == 0
         docker("pull", "-q", again)
         assert docker("image", "inspect", again, "--format", "{{.Id}}").strip() == expected.split()[0]
         docker("run", "--rm", "--network", "none", again, "/bin/cat", "/d/x")
