@@ -420,7 +420,9 @@ class RegistryClient:
             raise self._fail(resp)
         resp.close()
         stored = _header_digest(resp)
-        if stored is not None and stored != digest:
+        # Distribution verifies a sha512 upload, then names the blob by its canonical sha256: only a
+        # digest of the same algorithm can be compared.
+        if stored is not None and stored.algorithm == digest.algorithm and stored != digest:
             raise errors.DigestMismatch(str(digest), str(stored), len(raw), what="pushed manifest")
         return digest
 
@@ -604,7 +606,9 @@ class RegistryClient:
             raise self._fail(resp)
         resp.close()
         stored = _header_digest(resp)
-        if stored is not None and stored != digest:
+        # Distribution verifies a sha512 upload, then names the blob by its canonical sha256: only a
+        # digest of the same algorithm can be compared.
+        if stored is not None and stored.algorithm == digest.algorithm and stored != digest:
             raise errors.DigestMismatch(str(digest), str(stored), size, what="uploaded blob")
 
     # -- listings -----------------------------------------------------------------------------------
