@@ -3,30 +3,21 @@ with ``<missing>`` below it, sizes per non-empty entry, N/A dates."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
 from dockyard.digest import Digest
 from dockyard.render.timefmt import rfc3339
 from dockyard.store import LayerRecord, Store
+from tests.helpers.cli import run_cli
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.integration
 
 LONG = "/bin/sh -c echo\tthis is a rather long command line that docker cuts"
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _layer(store: Store, tmp_path: Path, name: str, files: dict[str, str]) -> LayerRecord:
@@ -72,7 +63,7 @@ def chain(store_root: Path, tmp_path: Path) -> dict[str, str]:
 
 
 def test_table_default(chain: dict[str, str]) -> None:
-    code, out, err = cli("history", "dyhist:top")
+    code, out, err = run_cli("history", "dyhist:top")
     assert code == 0, err
     lines = out.splitlines()
     assert re.split(r"  +", lines[0]) == ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
@@ -86,33 +77,33 @@ def test_table_default(chain: dict[str, str]) -> None:
 
 
 def test_quiet_no_trunc_and_raw_sizes(chain: dict[str, str]) -> None:
-    assert cli("history", "-q", "dyhist:top")[1] == f"{chain['top'][7:19]}\n{chain['mid'][7:19]}\n<missing>\n<missing>\n"
-    out = cli("history", "--no-trunc", "-H=false", "--format", "{{.ID}}|{{.CreatedSince}}|{{.CreatedBy}}|{{.Size}}",
+    assert run_cli("history", "-q", "dyhist:top")[1] == f"{chain['top'][7:19]}\n{chain['mid'][7:19]}\n<missing>\n<missing>\n"
+    out = run_cli("history", "--no-trunc", "-H=false", "--format", "{{.ID}}|{{.CreatedSince}}|{{.CreatedBy}}|{{.Size}}",
               "dyhist:top")[1].splitlines()
     assert out[0] == f"{chain['top']}|{rfc3339(1_700_000_001 * 10**9)}|/bin/sh -c #(nop)  CMD [\"sh\"]|0"
     assert out[1].split("|")[2] == LONG.replace("\t", " ")
     assert out[3] == f"<missing>|{rfc3339(0)}|/bin/sh -c #(nop) ADD file:abc in /|1500"
-    header = cli("history", "-H=false", "dyhist:top")[1].splitlines()[0]
+    header = run_cli("history", "-H=false", "dyhist:top")[1].splitlines()[0]
     assert header.startswith("IMAGE          CREATED AT")
 
 
 def test_json_rows_and_template_errors(chain: dict[str, str]) -> None:
-    code, out, _ = cli("history", "--format", "json", "dyhist:top")
+    code, out, _ = run_cli("history", "--format", "json", "dyhist:top")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(rows) == 4
     assert list(rows[1]) == ["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"]
     assert rows[1]["Comment"] == "c1" and rows[1]["Size"] == "20B" and rows[1]["ID"] == chain["mid"][7:19]
     assert '"CreatedBy":"/bin/sh -c #(nop)  CMD [\\"sh\\"]"' in out.splitlines()[0]
-    code, out, err = cli("history", "--format", "{{.Foo}}", "dyhist:top")
+    code, out, err = run_cli("history", "--format", "{{.Foo}}", "dyhist:top")
     assert (code, out) == (1, "")
     assert err == ('template parsing error: template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in '
                    "type *image.historyContext\n")
-    assert cli("history", "--format", "{{.ID}", "dyhist:top")[2] == (
+    assert run_cli("history", "--format", "{{.ID}", "dyhist:top")[2] == (
         "template parsing error: template: :1: bad character U+007D '}'\n")
 
 
 def test_errors(store_root: Path) -> None:
-    assert cli("history", "nosuch") == (1, "", "Error response from daemon: No such image: nosuch:latest\n")
-    code, out, err = cli("history", "--platform", "foo/bar/baz/qux", "nosuch")
+    assert run_cli("history", "nosuch") == (1, "", "Error response from daemon: No such image: nosuch:latest\n")
+    code, out, err = run_cli("history", "--platform", "foo/bar/baz/qux", "nosuch")
     assert (code, out) == (1, "")
     assert err == 'invalid platform: "foo/bar/baz/qux": cannot parse platform specifier: invalid argument\n'

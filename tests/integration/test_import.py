@@ -3,48 +3,23 @@ errors, and that a failed import leaves the store as it was."""
 
 from __future__ import annotations
 
-import bz2
-import contextlib
 import gzip
 import hashlib
 import http.server
-import io
 import json
-import lzma
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
 from dockyard.digest import Digest
 from dockyard.store import Store
+from tests.helpers.archives import compress
+from tests.helpers.cli import Result, run_cli
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def cli(*argv: str, stdin: bytes | None = None) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(contextlib.redirect_stderr(err))
-        if stdin is not None:
-            old = sys.stdin
-            sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
-            stack.callback(setattr, sys, "stdin", old)
-        code = main(list(argv))
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -52,20 +27,6 @@ def rootfs(tmp_path: Path) -> Path:
     # 11 bytes of files + a 5-byte symlink target = Docker size 16
     return tar_of_files(tmp_path / "rootfs.tar", {"etc/hello": "hello\n", "bin/x": "abcde"},
                         symlinks={"etc/link": "hello"})
-
-
-def compress(data: bytes, kind: str) -> bytes:
-    if kind == "plain":
-        return data
-    if kind == "gzip":
-        return gzip.compress(data)
-    if kind == "bzip2":
-        return bz2.compress(data)
-    if kind == "xz":
-        return lzma.compress(data, format=lzma.FORMAT_XZ)
-    import zstandard
-
-    return zstandard.ZstdCompressor().compress(data)
 
 
 def config_of(store: Store, image_id: str) -> dict:
@@ -83,8 +44,8 @@ def image_id_from(result: Result) -> str:
 def test_import_file_each_compression(store_root: Path, rootfs: Path, tmp_path: Path, kind: str) -> None:
     data = rootfs.read_bytes()
     src = tmp_path / f"in.{kind}"
-    src.write_bytes(compress(data, kind))
-    image_id = image_id_from(cli("import", str(src), f"dyimp-{kind}:v1"))
+    src.write_bytes(compress(data, None if kind == "plain" else kind))
+    image_id = image_id_from(run_cli("import", str(src), f"dyimp-{kind}:v1"))
     with Store.open(store_root) as store:
         config = config_of(store, image_id)
         diff_id = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -98,11 +59,11 @@ def test_import_file_each_compression(store_root: Path, rootfs: Path, tmp_path: 
         assert config["history"] == [{"created": config["created"], "comment": "Imported from -"}]
         assert "docker_version" not in config
         assert store.check() == []
-    assert cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").out == f"dyimp-{kind}:v1 {image_id[7:19]}\n"
+    assert run_cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").out == f"dyimp-{kind}:v1 {image_id[7:19]}\n"
 
 
 def test_import_config_bytes_shape(store_root: Path, rootfs: Path) -> None:
-    image_id = image_id_from(cli("import", str(rootfs)))
+    image_id = image_id_from(run_cli("import", str(rootfs)))
     with Store.open(store_root) as store:
         raw = store.content.read_bytes(Digest.parse(image_id))
     assert hashlib.sha256(raw).hexdigest() == image_id[7:]
@@ -119,7 +80,7 @@ def test_import_config_bytes_shape(store_root: Path, rootfs: Path) -> None:
 
 def test_import_stdin_and_untagged(store_root: Path, rootfs: Path) -> None:
     data = rootfs.read_bytes()
-    image_id = image_id_from(cli("import", "-", stdin=gzip.compress(data)))
+    image_id = image_id_from(run_cli("import", "-", stdin=gzip.compress(data)))
     with Store.open(store_root) as store:
         assert store.tags_for(image_id) == []
         assert config_of(store, image_id)["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(data).hexdigest()]
@@ -152,19 +113,19 @@ def test_import_from_url(store_root: Path, rootfs: Path, http_server: tuple[str,
     base, root = http_server
     (root / "rootfs.tar.xz").write_bytes(compress(rootfs.read_bytes(), "xz"))
     url = f"{base}/rootfs.tar.xz"
-    image_id = image_id_from(cli("import", url, "dyimp-url"))
+    image_id = image_id_from(run_cli("import", url, "dyimp-url"))
     with Store.open(store_root) as store:
         config = config_of(store, image_id)
         assert config["comment"] == f"Imported from {url}"
         assert config["history"][0]["comment"] == f"Imported from {url}"
         assert [t.name for t in store.tags_for(image_id)] == ["docker.io/library/dyimp-url:latest"]
-    missing = cli("import", f"{base}/nothing.tar")
+    missing = run_cli("import", f"{base}/nothing.tar")
     assert missing.code == 1 and missing.out == ""
     assert missing.err.startswith(f"Error response from daemon: failed to GET {base}/nothing.tar with status 404")
 
 
 def test_import_changes_message_platform(store_root: Path, rootfs: Path) -> None:
-    image_id = image_id_from(cli(
+    image_id = image_id_from(run_cli(
         "import", "-c", "ENV X=1", "--change", "EXPOSE 80", "-c", "LABEL org.dyr=one", "-c", "CMD [\"/bin/x\"]",
         "-c", "HEALTHCHECK CMD true", "-m", "my message", "--platform", "linux/arm64/v8", str(rootfs), "dyimp:c",
     ))
@@ -177,16 +138,16 @@ def test_import_changes_message_platform(store_root: Path, rootfs: Path) -> None
     assert config["config"]["Healthcheck"] == {"Test": ["CMD-SHELL", "true"]}
     assert config["comment"] == "my message" and config["history"][0]["comment"] == "my message"
     assert (config["os"], config["architecture"], config["variant"]) == ("linux", "arm64", "v8")
-    inspect = cli("image", "inspect", "-f", "{{.Architecture}}/{{.Variant}} {{.Comment}} {{.Config.Labels}}", "dyimp:c")
+    inspect = run_cli("image", "inspect", "-f", "{{.Architecture}}/{{.Variant}} {{.Comment}} {{.Config.Labels}}", "dyimp:c")
     assert inspect.out == "arm64/v8 my message map[org.dyr:one]\n"
 
 
 def test_import_moves_existing_tag(store_root: Path, rootfs: Path, tmp_path: Path) -> None:
-    first = image_id_from(cli("import", str(rootfs), "dyimp:moved"))
+    first = image_id_from(run_cli("import", str(rootfs), "dyimp:moved"))
     other = tar_of_files(tmp_path / "other.tar", {"a": "b"})
-    second = image_id_from(cli("import", str(other), "dyimp:moved"))
+    second = image_id_from(run_cli("import", str(other), "dyimp:moved"))
     assert first != second
-    rows = cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").out.splitlines()
+    rows = run_cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").out.splitlines()
     assert sorted(rows) == sorted([f"dyimp:moved {second[7:19]}", f"<none>:<none> {first[7:19]}"])
 
 
@@ -212,9 +173,9 @@ def _store_state(store_root: Path) -> tuple[list, list, list]:
 def test_bad_change_or_platform_leaves_store_unchanged(
     store_root: Path, rootfs: Path, argv: list[str], code: int, err: str
 ) -> None:
-    image_id_from(cli("import", str(rootfs), "dyimp:keep"))
+    image_id_from(run_cli("import", str(rootfs), "dyimp:keep"))
     before = _store_state(store_root)
-    result = cli("import", *argv, str(rootfs), "dyimp:new")
+    result = run_cli("import", *argv, str(rootfs), "dyimp:new")
     assert (result.code, result.out, result.err) == (code, "", err)
     assert _store_state(store_root) == before
 
@@ -229,14 +190,14 @@ def test_bad_change_or_platform_leaves_store_unchanged(
 )
 def test_bad_reference_leaves_store_unchanged(store_root: Path, rootfs: Path, ref: str, err: str) -> None:
     before = _store_state(store_root)
-    result = cli("import", str(rootfs), ref)
+    result = run_cli("import", str(rootfs), ref)
     assert (result.code, result.out, result.err) == (1, "", err)
     assert _store_state(store_root) == before
 
 
 def test_missing_file_is_a_client_error(store_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = cli("import", "nosuchfile.tar")
+    result = run_cli("import", "nosuchfile.tar")
     assert (result.code, result.out, result.err) == (1, "", "open nosuchfile.tar: no such file or directory\n")
 
 
@@ -244,7 +205,7 @@ def test_corrupt_input_leaves_nothing(store_root: Path, rootfs: Path, tmp_path: 
     truncated = tmp_path / "bad.tar.gz"
     truncated.write_bytes(gzip.compress(rootfs.read_bytes())[:-20])
     before = _store_state(store_root)
-    result = cli("import", str(truncated), "dyimp:bad")
+    result = run_cli("import", str(truncated), "dyimp:bad")
     assert result.code == 1 and result.out == ""
     assert result.err.startswith("Error response from daemon: ")
     assert _store_state(store_root) == before
@@ -253,9 +214,9 @@ def test_corrupt_input_leaves_nothing(store_root: Path, rootfs: Path, tmp_path: 
 
 
 def test_import_busybox_and_run_history(store_root: Path, busybox_tar: Path) -> None:
-    image_id = image_id_from(cli("import", str(busybox_tar), "dyimp-busybox"))
+    image_id = image_id_from(run_cli("import", str(busybox_tar), "dyimp-busybox"))
     with Store.open(store_root) as store:
         size = store.get_image(image_id).size
-    hist = cli("history", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Comment}}|{{.Size}}", "--no-trunc", "-H=false",
+    hist = run_cli("history", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Comment}}|{{.Size}}", "--no-trunc", "-H=false",
                "dyimp-busybox")
     assert hist.out == f"{image_id}||Imported from -|{size}\n"
