@@ -368,3 +368,63 @@ def test_standalone_content_store_without_metadata(tmp_path: Path) -> None:
     content = ContentStore(paths)
     d = content.put_bytes(b"no database needed")
     assert content.read_bytes(d) == b"no database needed"
+
+
+def test_ingest_shares_its_hash_only_while_it_holds_just_the_new_bytes(store: Store) -> None:
+    ingest = store.content.writer("shared-hash")
+    assert ingest.shares_hash()
+    ingest.write(b"abc")
+    ingest.write(memoryview(b"def"))
+    assert ingest.offset == 6 and ingest.written_digest() == Digest.of(b"abcdef")
+    ingest.close()
+    resumed = store.content.writer("shared-hash")
+    assert resumed.offset == 6 and not resumed.shares_hash()  # earlier bytes: a caller must hash itself
+    assert resumed.written_digest() == Digest.of(b"abcdef")
+    assert resumed.commit(expected=Digest.of(b"abcdef"), expected_size=6) == Digest.of(b"abcdef")
+
+
+def test_a_layer_scanned_into_an_ingest_is_hashed_once_and_still_verified(store: Store) -> None:
+    from dockyard.layers.scan import scan_compressed, scan_layer
+
+    data = _small_tar({"a": b"x" * 5000, "b/c": b"y"})
+    ingest = store.content.writer("scan-shared")
+    scan = scan_layer(io.BytesIO(data), sink=ingest)
+    assert scan.diff_id == Digest.of(data) and scan.size == len(data)
+    assert ingest.commit(expected=scan.diff_id, expected_size=scan.size) == Digest.of(data)
+    assert blob_file(store, Digest.of(data)).read_bytes() == data
+
+    import gzip
+
+    packed = gzip.compress(data)
+    ingest = store.content.writer("scan-shared-gz")
+    cs = scan_compressed(io.BytesIO(packed), compressed_sink=ingest)
+    assert cs.compressed_digest == Digest.of(packed) and cs.layer.diff_id == Digest.of(data)
+    with pytest.raises(DigestMismatch):
+        ingest.commit(expected=Digest.of(b"something else"))
+
+
+def test_a_shared_hash_refuses_a_sink_that_took_other_bytes(store: Store) -> None:
+    from dockyard.errors import DataCorrupt
+    from dockyard.layers.scan import TarStream
+
+    data = _small_tar({"a": b"x"})
+    ingest = store.content.writer("scan-extra")
+    tar = TarStream(io.BytesIO(data), ingest)
+    list(tar.entries())
+    tar.finish()
+    ingest.write(b"extra")  # not seen by the scan
+    with pytest.raises(DataCorrupt):
+        tar.digest
+    ingest.abort()
+
+
+def _small_tar(files: dict[str, bytes]) -> bytes:
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return out.getvalue()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .. import errors
 from ..digest import CHUNK, Digest, Readable
@@ -49,6 +49,20 @@ OPAQUE_WHITEOUT = ".wh..wh..opq"
 
 class Writable(Protocol):
     def write(self, data: bytes | bytearray | memoryview, /) -> int | None: ...
+
+
+def _hash_owner(sink: Writable | None) -> Any:
+    """A sink that hashes what it is given and lets us use that hash (a content-store ingest starting
+    empty, ``Ingest.shares_hash``), so each byte is hashed once; None when we must hash ourselves."""
+    shares = getattr(sink, "shares_hash", None)
+    return sink if shares is not None and shares() else None
+
+
+def _shared_digest(owner: Any, count: int) -> Digest:
+    # The owner saw every byte we passed it and nothing else, so the counts must agree.
+    if owner.offset != count:
+        raise errors.DataCorrupt(f"layer sink holds {owner.offset} bytes, {count} were written to it")
+    return owner.written_digest()  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -164,7 +178,8 @@ class TarStream:
     def __init__(self, stream: Readable, sink: Writable | None = None, *, max_entries: int | None = None) -> None:
         self._stream = stream
         self._sink = sink
-        self._hasher = hashlib.sha256()
+        self._owner = _hash_owner(sink)
+        self._hasher = None if self._owner is not None else hashlib.sha256()
         self.size = 0
         self._buf: bytes = b""
         self._pos = 0
@@ -183,7 +198,8 @@ class TarStream:
         if not chunk:
             self._eof = True
             return b""
-        self._hasher.update(chunk)
+        if self._hasher is not None:
+            self._hasher.update(chunk)
         self.size += len(chunk)
         if self._sink is not None:
             self._sink.write(chunk)
@@ -252,6 +268,8 @@ class TarStream:
 
     @property
     def digest(self) -> Digest:
+        if self._hasher is None:
+            return _shared_digest(self._owner, self.size)
         return Digest.from_hasher(self._hasher.copy())
 
     # --- headers -----------------------------------------------------------------------------------
@@ -394,17 +412,25 @@ class _HashingReader:
     def __init__(self, source: Readable, sink: Writable | None) -> None:
         self._source = source
         self._sink = sink
-        self.hasher = hashlib.sha256()
+        self._owner = _hash_owner(sink)
+        self._hasher = None if self._owner is not None else hashlib.sha256()
         self.count = 0
 
     def read(self, size: int = -1, /) -> bytes:
         chunk = self._source.read(size)
         if chunk:
-            self.hasher.update(chunk)
+            if self._hasher is not None:
+                self._hasher.update(chunk)
             self.count += len(chunk)
             if self._sink is not None:
                 self._sink.write(chunk)
         return chunk
+
+    @property
+    def digest(self) -> Digest:
+        if self._hasher is None:
+            return _shared_digest(self._owner, self.count)
+        return Digest.from_hasher(self._hasher)
 
 
 class CompressedScan(NamedTuple):
@@ -433,7 +459,7 @@ def scan_compressed(
         pass
     return CompressedScan(
         compression=compression,
-        compressed_digest=Digest.from_hasher(source.hasher),
+        compressed_digest=source.digest,
         compressed_size=source.count,
         layer=layer,
     )

@@ -151,6 +151,22 @@ class Ingest:
         self._file.truncate(offset)
         self._rehash()
 
+    # --- sharing the running hash ---------------------------------------------------------------------
+    # A caller that streams a whole blob through ``write`` and needs the same digest for itself (a layer
+    # scan computing the diff ID while it stores the layer) would hash every byte twice. Instead it may
+    # use the ingest's own hash: it checks ``shares_hash()`` before its first write and, once done, takes
+    # ``written_digest()`` after checking ``offset`` equals its own byte count. Nothing is weakened: the
+    # digest is still of exactly the bytes written to disk, and commit still checks size and digest.
+
+    def shares_hash(self) -> bool:
+        """True when the running hash covers only what is written from now on (an empty, open ingest)."""
+        return not self._closed and self.offset == 0 and self._algorithm == "sha256"
+
+    def written_digest(self) -> Digest:
+        """The digest of every byte in the ingest so far (``offset`` bytes)."""
+        self._check_open()
+        return Digest.from_hasher(self._hasher.copy())
+
     def _what(self) -> str:
         return str(self._expected) if self._expected else f'ingest "{self.key}"'
 
