@@ -8,22 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
 from dockyard.store.images import repo_tags
 from tests.helpers.archives import Img, layer_tar, legacy_archive, oci_archive, sha, skopeo_archive
+from tests.helpers.cli import Result, run_cli, run_cli_process_binary
 
 pytestmark = pytest.mark.integration
 
-DY = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dockyard"
 
-
-def load(capsys: pytest.CaptureFixture[str], tmp_path: Path, data: bytes, *extra: str) -> tuple[int, str, str]:
+def load(tmp_path: Path, data: bytes, *extra: str) -> Result:
     path = tmp_path / f"in-{len(list(tmp_path.iterdir()))}.tar"
     path.write_bytes(data)
-    code = run("dockyard", ["load", "-i", str(path), *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli("load", "-i", str(path), *extra)
 
 
 def errors_of(store_root: Path) -> list[str]:
@@ -42,9 +38,9 @@ B = Img([layer_tar({"a.txt": b"alpha"})], ["dyload/b:1"], cmd="true")
 
 @pytest.mark.parametrize("outer", [None, "gzip", "zstd", "xz", "bzip2"])
 @pytest.mark.parametrize("layers", [None, "gzip", "zstd"])
-def test_legacy_layout_every_compression(store_root, tmp_path, capsys, outer, layers):
+def test_legacy_layout_every_compression(store_root, tmp_path, outer, layers):
     img = Img(A.layers, A.tags, layer_compression=layers)
-    code, out, err = load(capsys, tmp_path, legacy_archive([img]).build(outer))
+    code, out, err = load(tmp_path, legacy_archive([img]).build(outer))
     assert (code, err) == (0, "")
     assert out == "Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n"
     assert image_tags(store_root, img.id) == ["dyload/a:1", "dyload/a:alias"]
@@ -57,8 +53,8 @@ def test_legacy_layout_every_compression(store_root, tmp_path, capsys, outer, la
     assert errors_of(store_root) == []
 
 
-def test_manifest_first_or_last_and_shared_layers(store_root, tmp_path, capsys):
-    code, out, _ = load(capsys, tmp_path, legacy_archive([A, B], manifest_last=False).build())
+def test_manifest_first_or_last_and_shared_layers(store_root, tmp_path):
+    code, out, _ = load(tmp_path, legacy_archive([A, B], manifest_last=False).build())
     assert code == 0
     assert out.splitlines() == ["Loaded image: dyload/a:1", "Loaded image: dyload/a:alias", "Loaded image: dyload/b:1"]
     with Store.open(store_root) as store:
@@ -67,21 +63,21 @@ def test_manifest_first_or_last_and_shared_layers(store_root, tmp_path, capsys):
     assert blobs == {A.id, B.id, *A.diff_ids}
 
 
-def test_untagged_images_print_ids_when_the_last_has_no_tags(store_root, tmp_path, capsys):
+def test_untagged_images_print_ids_when_the_last_has_no_tags(store_root, tmp_path):
     tagged = Img(A.layers, ["dyload/t:1"])
     untagged = Img(B.layers, None)
-    code, out, _ = load(capsys, tmp_path, legacy_archive([tagged, untagged]).build())
+    code, out, _ = load(tmp_path, legacy_archive([tagged, untagged]).build())
     assert code == 0
     assert out == f"Loaded image: dyload/t:1\nLoaded image ID: {tagged.id}\nLoaded image ID: {untagged.id}\n"
     # When the last one is tagged, no ID lines at all (moby resets its counter per image).
-    code, out, _ = load(capsys, tmp_path, legacy_archive([untagged, tagged]).build())
+    code, out, _ = load(tmp_path, legacy_archive([untagged, tagged]).build())
     assert out == "Loaded image: dyload/t:1\n"
 
 
-def test_tag_move_message(store_root, tmp_path, capsys):
-    load(capsys, tmp_path, legacy_archive([Img(B.layers, ["dyload/m:1"])]).build())
+def test_tag_move_message(store_root, tmp_path):
+    load(tmp_path, legacy_archive([Img(B.layers, ["dyload/m:1"])]).build())
     moved = Img(A.layers, ["dyload/m:1"])
-    code, out, _ = load(capsys, tmp_path, legacy_archive([moved]).build())
+    code, out, _ = load(tmp_path, legacy_archive([moved]).build())
     old = Img(B.layers, None).id
     assert out == (
         f"The image dyload/m:1 already exists, renaming the old one with ID {old} to empty string\n"
@@ -90,19 +86,19 @@ def test_tag_move_message(store_root, tmp_path, capsys):
     assert image_tags(store_root, moved.id) == ["dyload/m:1"]
     assert image_tags(store_root, old) == []
     # Loading the same archive again moves nothing and says so plainly.
-    code, out, _ = load(capsys, tmp_path, legacy_archive([moved]).build())
+    code, out, _ = load(tmp_path, legacy_archive([moved]).build())
     assert out == "Loaded image: dyload/m:1\n"
 
 
-def test_fully_qualified_repo_tags_and_skopeo_symlinks(store_root, tmp_path, capsys):
+def test_fully_qualified_repo_tags_and_skopeo_symlinks(store_root, tmp_path):
     img = Img(A.layers, ["docker.io/dyload/sk:1", "localhost:5000/dyload/sk:2"], layer_compression="gzip")
-    code, out, err = load(capsys, tmp_path, skopeo_archive(img).build())
+    code, out, err = load(tmp_path, skopeo_archive(img).build())
     assert (code, err) == (0, "")
     assert out == "Loaded image: dyload/sk:1\nLoaded image: localhost:5000/dyload/sk:2\n"
 
 
 @pytest.mark.parametrize("nested", [False, True])
-def test_plain_oci_archive_names(store_root, tmp_path, capsys, nested):
+def test_plain_oci_archive_names(store_root, tmp_path, nested):
     full = Img(A.layers, layer_compression="zstd")
     refname = Img(B.layers, cmd="x")
     bare = Img([layer_tar({"c": b"c"})], cmd="y")
@@ -114,7 +110,7 @@ def test_plain_oci_archive_names(store_root, tmp_path, capsys, nested):
         ],
         nested=nested,
     )
-    code, out, err = load(capsys, tmp_path, archive.build("gzip"))
+    code, out, err = load(tmp_path, archive.build("gzip"))
     assert (code, err) == (0, ""), err
     assert out == f"Loaded image: dyload/oci:1\nLoaded image: dyload/oci:ref\nLoaded image ID: {full.id}\n" \
         f"Loaded image ID: {refname.id}\nLoaded image ID: {bare.id}\n"
@@ -126,65 +122,63 @@ def test_plain_oci_archive_names(store_root, tmp_path, capsys, nested):
     assert errors_of(store_root) == []
 
 
-def test_oci_layout_directory(store_root, tmp_path, capsys):
+def test_oci_layout_directory(store_root, tmp_path):
     img = Img(A.layers, layer_compression="gzip")
     archive = tmp_path / "oci.tar"
     archive.write_bytes(oci_archive([(img, {"io.containerd.image.name": "docker.io/dyload/dir:1"})]).build())
     layout = tmp_path / "layout"
     layout.mkdir()
     subprocess.run(["tar", "-xf", str(archive), "-C", str(layout)], check=True)
-    code = run("dockyard", ["load", "-i", str(layout)])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("load", "-i", str(layout))
     assert (code, out, err) == (0, "Loaded image: dyload/dir:1\n", "")
 
 
-def test_oci_layout_version_must_be_1_0_0(store_root, tmp_path, capsys):
+def test_oci_layout_version_must_be_1_0_0(store_root, tmp_path):
     archive = oci_archive([(A, {"io.containerd.image.name": "docker.io/dyload/v:1"})], layout_version="2.0.0")
-    code, out, err = load(capsys, tmp_path, archive.build())
+    code, out, err = load(tmp_path, archive.build())
     assert code == 1 and "unsupported OCI layout version '2.0.0'" in err
 
 
 def test_stdin_and_its_errors(store_root, tmp_path):
     data = legacy_archive([A]).build("gzip")
-    done = subprocess.run([str(DY), "load"], input=data, capture_output=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, b"Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n", b"")
-    done = subprocess.run([str(DY), "load", "-i", "nonexist.tar"], capture_output=True, cwd=tmp_path)
-    assert (done.returncode, done.stderr) == (1, b"open nonexist.tar: no such file or directory\n")
+    done = run_cli_process_binary("load", stdin=data)
+    assert (done.code, done.out, done.err) == (0, b"Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n", b"")
+    done = run_cli_process_binary("load", "-i", "nonexist.tar", cwd=tmp_path)
+    assert (done.code, done.err) == (1, b"open nonexist.tar: no such file or directory\n")
 
 
-def test_stdin_terminal_refused(store_root, capsys, monkeypatch):
+def test_stdin_terminal_refused(store_root, monkeypatch):
     from dockyard.cli.context import Context
 
     monkeypatch.setattr(Context, "stdin_isatty", lambda self: True)
-    code = run("dockyard", ["load"])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("load")
     assert (code, out, err) == (1, "", "requested load from stdin, but stdin is empty\n")
 
 
-def test_quiet_flag_prints_the_same_lines(store_root, tmp_path, capsys):
-    code, out, _ = load(capsys, tmp_path, legacy_archive([B]).build(), "-q")
+def test_quiet_flag_prints_the_same_lines(store_root, tmp_path):
+    code, out, _ = load(tmp_path, legacy_archive([B]).build(), "-q")
     assert (code, out) == (0, "Loaded image: dyload/b:1\n")
 
 
-def test_layers_already_stored_are_not_written_again(store_root, tmp_path, capsys):
+def test_layers_already_stored_are_not_written_again(store_root, tmp_path):
     archive = oci_archive([(A, {"io.containerd.image.name": "docker.io/dyload/again:1"})]).build()
-    load(capsys, tmp_path, archive)
+    load(tmp_path, archive)
     with Store.open(store_root) as store:
         path = store.content.path(Store.open(store_root).meta.get_image(A.id).layers[1].blob)
     before = path.stat().st_ino
-    code, out, _ = load(capsys, tmp_path, archive)
+    code, out, _ = load(tmp_path, archive)
     assert code == 0 and path.stat().st_ino == before
 
 
-def test_platform_filter(store_root, tmp_path, capsys):
-    code, out, err = load(capsys, tmp_path, legacy_archive([A]).build(), "--platform", "linux/arm64")
+def test_platform_filter(store_root, tmp_path):
+    code, out, err = load(tmp_path, legacy_archive([A]).build(), "--platform", "linux/arm64")
     assert code == 1 and "linux/arm64" in err
     assert image_tags(store_root, A.id) == []
-    code, out, err = load(capsys, tmp_path, legacy_archive([A]).build(), "--platform", "linux/amd64")
+    code, out, err = load(tmp_path, legacy_archive([A]).build(), "--platform", "linux/amd64")
     assert code == 0
 
 
-def test_parent_saved_after_its_child_is_linked(store_root, tmp_path, capsys):
+def test_parent_saved_after_its_child_is_linked(store_root, tmp_path):
     # docker save writes images in any order; Docker links parents once the whole archive is in
     parent = Img([layer_tar({"a.txt": b"alpha"})], None, cmd="parent")
     child = Img(parent.layers + [layer_tar({"b.txt": b"bravo"})], ["dyload/child:1"])
@@ -193,9 +187,11 @@ def test_parent_saved_after_its_child_is_linked(store_root, tmp_path, capsys):
     manifest = json.loads(raw)
     manifest[0]["Parent"] = parent.id
     builder.entries[-1] = (name, kind, json.dumps(manifest).encode())
-    code, _, err = load(capsys, tmp_path, builder.build())
+    code, _, err = load(tmp_path, builder.build())
     assert (code, err) == (0, "")
-    assert run("dockyard", ["images", "-q", "--no-trunc"]) == 0
-    assert capsys.readouterr().out == f"{child.id}\n"  # the untagged parent has a child: hidden
-    assert run("dockyard", ["history", "-q", "--no-trunc", "dyload/child:1"]) == 0
-    assert capsys.readouterr().out == f"{child.id}\n{parent.id}\n"
+    result = run_cli("images", "-q", "--no-trunc")
+    assert result.code == 0
+    assert result.out == f"{child.id}\n"  # the untagged parent has a child: hidden
+    result = run_cli("history", "-q", "--no-trunc", "dyload/child:1")
+    assert result.code == 0
+    assert result.out == f"{child.id}\n{parent.id}\n"

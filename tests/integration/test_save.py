@@ -6,38 +6,33 @@ import io
 import json
 import os
 import stat
-import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
 from tests.helpers.archives import Img, layer_tar, legacy_archive, oci_archive, oci_manifest, sha
+from tests.helpers.cli import Result, run_cli, run_cli_process_binary
 
 pytestmark = pytest.mark.integration
 
-DY = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dockyard"
 A = Img([layer_tar({"a": b"a" * 100}), layer_tar({"b": b"b" * 200})], ["dysave/a:1", "dysave/a:2"])
 B = Img([layer_tar({"a": b"a" * 100})], ["dysave/b:1"], layer_compression="gzip", cmd="b")
 C = Img([layer_tar({"c": b"c"})], ["dysave/c:1"], cmd="c")
 
 
 @pytest.fixture
-def loaded(store_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def loaded(store_root: Path, tmp_path: Path) -> Path:
     for i, archive in enumerate([legacy_archive([A]), oci_archive([(B, {"io.containerd.image.name": "docker.io/dysave/b:1"})]), legacy_archive([C])]):
         path = tmp_path / f"seed{i}.tar"
         path.write_bytes(archive.build())
-        assert run("dockyard", ["load", "-i", str(path)]) == 0
-    capsys.readouterr()
+        assert run_cli("load", "-i", str(path)).code == 0
     return store_root
 
 
-def save(capsys, *argv: str) -> tuple[int, str, str]:
-    code = run("dockyard", ["save", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+def save(*argv: str) -> Result:
+    return run_cli("save", *argv)
 
 
 def members(path: Path) -> dict[str, tuple[tarfile.TarInfo, bytes]]:
@@ -45,9 +40,9 @@ def members(path: Path) -> dict[str, tuple[tarfile.TarInfo, bytes]]:
         return {m.name: (m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar.getmembers()}
 
 
-def test_union_layout(loaded, tmp_path, capsys):
+def test_union_layout(loaded, tmp_path):
     out = tmp_path / "a.tar"
-    assert save(capsys, "-o", str(out), "dysave/a:1", "dysave/b:1") == (0, "", "")
+    assert save("-o", str(out), "dysave/a:1", "dysave/b:1") == (0, "", "")
     files = members(out)
     names = list(files)
     assert names == sorted(names)
@@ -79,24 +74,25 @@ def test_union_layout(loaded, tmp_path, capsys):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
-def test_bare_name_saves_every_tag_and_id_saves_none(loaded, tmp_path, capsys):
+def test_bare_name_saves_every_tag_and_id_saves_none(loaded, tmp_path):
     out = tmp_path / "all.tar"
-    assert save(capsys, "-o", str(out), "dysave/a")[0] == 0
+    assert save("-o", str(out), "dysave/a")[0] == 0
     assert json.loads(members(out)["manifest.json"][1])[0]["RepoTags"] == ["dysave/a:1", "dysave/a:2"]
     assert len(json.loads(members(out)["index.json"][1])["manifests"]) == 2
-    assert save(capsys, "-o", str(out), A.id[7:19])[0] == 0
+    assert save("-o", str(out), A.id[7:19])[0] == 0
     files = members(out)
     assert b'"RepoTags":null' in files["manifest.json"][1]
     assert "repositories" not in files
     assert "annotations" not in json.loads(files["index.json"][1])["manifests"][0]
 
 
-def test_round_trip_into_a_fresh_store(loaded, tmp_path, capsys, monkeypatch):
+def test_round_trip_into_a_fresh_store(loaded, tmp_path, monkeypatch):
     out = tmp_path / "rt.tar"
-    assert save(capsys, "-o", str(out), "dysave/a:1", "dysave/a:2", "dysave/b:1", "dysave/c:1")[0] == 0
+    assert save("-o", str(out), "dysave/a:1", "dysave/a:2", "dysave/b:1", "dysave/c:1")[0] == 0
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "fresh"))
-    assert run("dockyard", ["load", "-i", str(out)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    result = run_cli("load", "-i", str(out))
+    assert result.code == 0
+    assert result.lines == [
         "Loaded image: dysave/a:1", "Loaded image: dysave/a:2", "Loaded image: dysave/b:1", "Loaded image: dysave/c:1"
     ]
     with Store.open(tmp_path / "fresh") as fresh, Store.open(loaded) as old:
@@ -106,41 +102,42 @@ def test_round_trip_into_a_fresh_store(loaded, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("how,magic", [("gzip", b"\x1f\x8b"), ("zstd", b"\x28\xb5\x2f\xfd")])
-def test_compressed_archive(loaded, tmp_path, capsys, monkeypatch, how, magic):
+def test_compressed_archive(loaded, tmp_path, monkeypatch, how, magic):
     out = tmp_path / f"c.tar.{how}"
-    assert save(capsys, "--compress", how, "-o", str(out), "dysave/c:1")[0] == 0
+    assert save("--compress", how, "-o", str(out), "dysave/c:1")[0] == 0
     assert out.read_bytes()[:4].startswith(magic)
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "fresh"))
-    assert run("dockyard", ["load", "-i", str(out)]) == 0
-    assert capsys.readouterr().out == "Loaded image: dysave/c:1\n"
+    result = run_cli("load", "-i", str(out))
+    assert result.code == 0
+    assert result.out == "Loaded image: dysave/c:1\n"
 
 
-def test_stdout_and_terminal(loaded, tmp_path, monkeypatch, capsys):
-    done = subprocess.run([str(DY), "save", "dysave/c:1"], capture_output=True)
-    assert done.returncode == 0 and done.stderr == b""
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+def test_stdout_and_terminal(loaded, tmp_path, monkeypatch):
+    done = run_cli_process_binary("save", "dysave/c:1")
+    assert done.code == 0 and done.err == b""
+    with tarfile.open(fileobj=io.BytesIO(done.out)) as tar:
         assert "manifest.json" in tar.getnames()
     from dockyard.cli.context import Context
 
     monkeypatch.setattr(Context, "stdout_isatty", lambda self: True)
-    assert save(capsys, "dysave/c:1") == (
+    assert save("dysave/c:1") == (
         1, "", "cowardly refusing to save to a terminal. Use the -o flag or redirect\n"
     )
 
 
-def test_errors(loaded, tmp_path, capsys):
-    assert save(capsys, "-o", str(tmp_path / "x.tar"), "dysave/c:1", "nosuch") == (
+def test_errors(loaded, tmp_path):
+    assert save("-o", str(tmp_path / "x.tar"), "dysave/c:1", "nosuch") == (
         1, "", "Error response from daemon: No such image: nosuch:latest\n"
     )
-    assert save(capsys, "-o", "/nonexistent/x.tar", "dysave/c:1") == (
+    assert save("-o", "/nonexistent/x.tar", "dysave/c:1") == (
         1, "", "failed to save image: invalid output path: stat /nonexistent: no such file or directory\n"
     )
-    assert save(capsys, "-o", str(tmp_path), "dysave/c:1") == (1, "", "failed to save image: cannot write to a directory\n")
+    assert save("-o", str(tmp_path), "dysave/c:1") == (1, "", "failed to save image: cannot write to a directory\n")
     assert [p for p in os.listdir(tmp_path) if p.startswith(".dockyard_temp_")] == []
     assert not (tmp_path / "x.tar").exists()
 
 
-def test_damaged_blob_fails_and_leaves_no_file(loaded, tmp_path, capsys):
+def test_damaged_blob_fails_and_leaves_no_file(loaded, tmp_path):
     """Hazard 24: a blob edited in the store is caught while streaming; nothing is left behind."""
     with Store.open(loaded) as store:
         path = store.content.path(store.meta.get_image(C.id).layers[0].blob)
@@ -149,32 +146,33 @@ def test_damaged_blob_fails_and_leaves_no_file(loaded, tmp_path, capsys):
     data[600] ^= 0xFF
     path.write_bytes(bytes(data))
     out = tmp_path / "damaged.tar"
-    code, stdout, err = save(capsys, "-o", str(out), "dysave/c:1")
+    code, stdout, err = save("-o", str(out), "dysave/c:1")
     assert code == 1 and "digest mismatch" in err
     assert not out.exists()
     assert [p for p in os.listdir(tmp_path) if p.startswith(".dockyard_temp_")] == []
 
 
-def test_platform_must_match(loaded, tmp_path, capsys):
+def test_platform_must_match(loaded, tmp_path):
     out = tmp_path / "p.tar"
-    code, _, err = save(capsys, "--platform", "linux/arm64", "-o", str(out), "dysave/c:1")
+    code, _, err = save("--platform", "linux/arm64", "-o", str(out), "dysave/c:1")
     assert code == 1 and "does not provide the specified platform (linux/arm64)" in err
-    assert save(capsys, "--platform", "linux/amd64", "-o", str(out), "dysave/c:1")[0] == 0
+    assert save("--platform", "linux/amd64", "-o", str(out), "dysave/c:1")[0] == 0
 
 
-def test_oci_layout_directory_update(loaded, tmp_path, capsys, monkeypatch):
+def test_oci_layout_directory_update(loaded, tmp_path, monkeypatch):
     layout = tmp_path / "layout"
-    assert save(capsys, "--format", "oci-layout", "-o", str(layout), "dysave/a:1")[0] == 0
-    assert save(capsys, "--format", "oci-layout", "-o", str(layout), "dysave/c:1", "dysave/b:1")[0] == 0
+    assert save("--format", "oci-layout", "-o", str(layout), "dysave/a:1")[0] == 0
+    assert save("--format", "oci-layout", "-o", str(layout), "dysave/c:1", "dysave/b:1")[0] == 0
     index = json.loads((layout / "index.json").read_text())
     assert [d["annotations"]["io.containerd.image.name"] for d in index["manifests"]] == [
         "docker.io/dysave/c:1", "docker.io/dysave/b:1"
     ]  # all three share ref.name "1": the newest descriptor for a ref.name replaces the older
-    assert save(capsys, "--format", "oci-layout", "-o", str(layout), "dysave/a:2")[0] == 0
+    assert save("--format", "oci-layout", "-o", str(layout), "dysave/a:2")[0] == 0
     index = json.loads((layout / "index.json").read_text())
     assert [d["annotations"]["org.opencontainers.image.ref.name"] for d in index["manifests"]] == ["1", "1", "2"]
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "fresh"))
-    assert run("dockyard", ["load", "-i", str(layout)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    result = run_cli("load", "-i", str(layout))
+    assert result.code == 0
+    assert result.lines == [
         "Loaded image: dysave/c:1", "Loaded image: dysave/b:1", "Loaded image: dysave/a:2"
     ]
