@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from dockyard.archive.load import load
-from dockyard.cli.main import run
 from dockyard.store import Store
 from tests.helpers.archives import (
     ArchiveBuilder,
@@ -31,10 +30,10 @@ from tests.helpers.archives import (
     oci_archive,
     sha,
 )
+from tests.helpers.cli import DOCKYARD, run_cli, run_cli_process_binary
 
 pytestmark = pytest.mark.integration
 
-DY = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "dockyard"
 GOOD = Img([layer_tar({"x": b"x" * 300})], ["dyhaz/good:1"])
 BASE = Img([layer_tar({"base": b"base"})], ["dyhaz/pre:1"])
 
@@ -111,11 +110,10 @@ ROWS: list[tuple[str, Callable[[], bytes], str]] = [
 
 
 @pytest.fixture
-def seeded(store_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def seeded(store_root: Path, tmp_path: Path) -> Path:
     path = tmp_path / "base.tar"
     path.write_bytes(legacy_archive([BASE]).build())
-    assert run("dockyard", ["load", "-i", str(path)]) == 0
-    capsys.readouterr()
+    assert run_cli("load", "-i", str(path)).code == 0
     return store_root
 
 
@@ -129,12 +127,11 @@ def snapshot(root: Path) -> tuple[list[tuple[str, str]], list[str], list[str], l
 
 
 @pytest.mark.parametrize("name,make,message", ROWS, ids=[r[0] for r in ROWS])
-def test_hostile_archive_is_refused(seeded, tmp_path, capsys, name, make, message):
+def test_hostile_archive_is_refused(seeded, tmp_path, name, make, message):
     before = snapshot(seeded)
     path = tmp_path / "evil.tar"
     path.write_bytes(make())
-    code = run("dockyard", ["load", "-i", str(path)])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("load", "-i", str(path))
     assert code == 1
     assert out == ""
     assert message in err, err
@@ -164,7 +161,7 @@ def test_decompression_bombs_are_capped(seeded, where):
     assert snapshot(seeded) == before
 
 
-def test_zstd_window_too_large_is_refused(seeded, tmp_path, capsys):
+def test_zstd_window_too_large_is_refused(seeded, tmp_path):
     import zstandard
 
     # Streamed without a content size, so the frame keeps declaring its 1 GiB window.
@@ -177,8 +174,7 @@ def test_zstd_window_too_large_is_refused(seeded, tmp_path, capsys):
     before = snapshot(seeded)
     path = tmp_path / "win.tar"
     path.write_bytes(b.build())
-    code = run("dockyard", ["load", "-i", str(path)])
-    _, err = capsys.readouterr()
+    code, _, err = run_cli("load", "-i", str(path))
     assert code == 1 and "window" in err
     assert snapshot(seeded) == before
 
@@ -192,7 +188,7 @@ def test_sigkill_during_load_then_retry(store_root, tmp_path):
     path.write_bytes(legacy_archive([img]).build())
     env = dict(os.environ)
     for delay in (0.05, 0.15, 0.3, 0.5):
-        proc = subprocess.Popen([str(DY), "load", "-i", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen([*DOCKYARD, "load", "-i", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -202,8 +198,8 @@ def test_sigkill_during_load_then_retry(store_root, tmp_path):
             assert tagged in (None, img.id)  # the tag comes with the whole image or not at all
             if tagged is None:
                 assert not store.meta.image_exists(img.id)
-    done = subprocess.run([str(DY), "load", "-i", str(path)], env=env, capture_output=True)
-    assert (done.returncode, done.stdout) == (0, b"Loaded image: dyhaz/kill:1\n")
+    done = run_cli_process_binary("load", "-i", str(path), env=env)
+    assert (done.code, done.out) == (0, b"Loaded image: dyhaz/kill:1\n")
     with Store.open(store_root) as store:
         assert [p for p in store.check() if p.severity == "error"] == []
         # What a killed load left is an unlocked ingest under its (expiring) lease: info for check(), and

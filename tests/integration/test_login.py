@@ -40,9 +40,7 @@ def config(store_root: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def test_login_password_stdin_stores_and_warns_once(
-    basic_registry: RegistryServer, store_root: Path
-) -> None:
+def test_login_password_stdin_stores_and_warns_once(basic_registry: RegistryServer, store_root: Path) -> None:
     host = basic_registry.host
     path = store_root.parent / "docker-config" / "config.json"
     code, out, err = login("dypass\r\n", "-u", "dyuser", "--password-stdin", host)
@@ -68,9 +66,7 @@ def test_login_password_stdin_stores_and_warns_once(
     assert code == 1 and "pull access denied" in err
 
 
-def test_login_failures_and_flag_checks(
-    basic_registry: RegistryServer, store_root: Path
-) -> None:
+def test_login_failures_and_flag_checks(basic_registry: RegistryServer, store_root: Path) -> None:
     host = basic_registry.host
     assert login("wrong\n", "-u", "dyuser", "--password-stdin", host) == (
         1, "", f"Error response from daemon: login attempt to http://{host}/v2/ failed with status: 401 Unauthorized\n"
@@ -131,9 +127,7 @@ def test_token_registry_login_then_push_and_pull(
         issuer.stop()
 
 
-def test_tls_registry_login_and_pull(
-    tmp_path: Path, store_root: Path
-) -> None:
+def test_tls_registry_login_and_pull(tmp_path: Path, store_root: Path) -> None:
     tls = make_tls(tmp_path / "tls")
     server = start_registry(tmp_path / "tlsreg", tls=tls, users={"dyuser": "dypass"})
     try:

@@ -33,9 +33,7 @@ def open_store(root: Path) -> Store:
 # -- tests ---------------------------------------------------------------------------------------------
 
 
-def test_pull_output_store_state_and_up_to_date(
-    registry: RegistryServer, store_root: Path
-) -> None:
+def test_pull_output_store_state_and_up_to_date(registry: RegistryServer, store_root: Path) -> None:
     img = put_image(registry, "dy/app", "1", [layer_tar({"a.txt": b"a" * 1000}), layer_tar({"b.txt": b"b" * 5000})])
     name = f"{registry.host}/dy/app:1"
     code, out, err = run_cli("pull", name)
@@ -67,9 +65,7 @@ def test_pull_output_store_state_and_up_to_date(
     ]
 
 
-def test_pull_default_tag_quiet_and_moved_tag(
-    registry: RegistryServer, store_root: Path
-) -> None:
+def test_pull_default_tag_quiet_and_moved_tag(registry: RegistryServer, store_root: Path) -> None:
     first = put_image(registry, "dy/moving", "latest", [layer_tar({"v": b"1"})])
     code, out, _ = run_cli("pull", "-q", f"{registry.host}/dy/moving")
     assert (code, out) == (0, f"{registry.host}/dy/moving:latest\n")
@@ -143,9 +139,7 @@ def test_platform_selection_on_an_index(registry: RegistryServer, store_root: Pa
     assert err == "Error response from daemon: no matching manifest for linux/s390x in the manifest list entries\n"
 
 
-def test_config_and_layers_disagree_nothing_tagged(
-    registry: RegistryServer, store_root: Path
-) -> None:
+def test_config_and_layers_disagree_nothing_tagged(registry: RegistryServer, store_root: Path) -> None:
     put_image(registry, "dy/liar", "1", [layer_tar({"x": b"x"})], diff_ids=[Digest.of(b"something else")])
     code, out, err = run_cli("pull", f"{registry.host}/dy/liar:1")
     assert code == 1

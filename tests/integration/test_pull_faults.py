@@ -149,9 +149,7 @@ def big_layer(size: int) -> bytes:
     return layer_tar({"big.bin": os.urandom(size)})
 
 
-def test_cut_connection_resumes_with_range(
-    registry: RegistryServer, proxy: FaultProxy, store_root: Path
-) -> None:
+def test_cut_connection_resumes_with_range(registry: RegistryServer, proxy: FaultProxy, store_root: Path) -> None:
     img = put_image(registry, "dy/cut", "1", [big_layer(1_500_000)])
     blob = str(img.layer_digests[0])
     proxy.cut_once[blob] = 700_000

@@ -20,9 +20,7 @@ from tests.helpers.registry_images import registry_client
 pytestmark = pytest.mark.integration
 
 
-def test_push_an_imported_image_then_again(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path
-) -> None:
+def test_push_an_imported_image_then_again(registry: RegistryServer, store_root: Path, busybox_tar: Path) -> None:
     name = f"{registry.host}/dy/bb:1"
     image_id = import_image(str(busybox_tar), name)
     code, out, err = run_cli("push", name)
@@ -60,9 +58,7 @@ def test_push_an_imported_image_then_again(
     assert out.splitlines()[-1] == f"2: digest: {manifest_digest} size: {size}"
 
 
-def test_quiet_all_tags_and_errors(
-    registry: RegistryServer, store_root: Path, busybox_tar: Path
-) -> None:
+def test_quiet_all_tags_and_errors(registry: RegistryServer, store_root: Path, busybox_tar: Path) -> None:
     repo = f"{registry.host}/dy/tags"
     import_image(str(busybox_tar), f"{repo}:a")
     assert run_cli("tag", f"{repo}:a", f"{repo}:b")[0] == 0

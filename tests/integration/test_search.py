@@ -112,9 +112,7 @@ def test_search_errors(index: FakeIndex, store_root: Path) -> None:
     assert index.queries  # the errors above came after asking, as the daemon does
 
 
-def test_catalog_fallback_and_list_tags(
-    registry: RegistryServer, store_root: Path
-) -> None:
+def test_catalog_fallback_and_list_tags(registry: RegistryServer, store_root: Path) -> None:
     for repo in ("dy/alpha", "dy/beta", "other/alphabet"):
         put_image(registry, repo, "1", [layer_tar({"f": repo.encode()})])
     put_image(registry, "dy/alpha", "2", [layer_tar({"g": b"2"})])

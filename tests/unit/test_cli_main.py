@@ -17,16 +17,11 @@ from dockyard.cli import main as cli_main
 from dockyard.cli.context import Context, default_docker_config_dir, default_store_root
 from dockyard.cli.prompt import confirm
 from dockyard.errors import Cancelled, InvalidReference, NotFound, TemplateError, Unavailable, UsageError
+from tests.helpers.cli import run_cli
 
 pytestmark = pytest.mark.unit
 
 HANDLERS = "dockyard_test_handlers"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, prog: str = "dockyard") -> tuple[int, str, str]:
-    code = cli_main.run(prog, list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -47,8 +42,8 @@ def handlers(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 # -- flag errors: exit 125 with the usage lines --------------------------------------------------------
 
 
-def test_unknown_flag_layout(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "images", "--bogus")
+def test_unknown_flag_layout() -> None:
+    code, out, err = run_cli("images", "--bogus")
     assert code == 125
     assert out == ""
     assert err == (
@@ -58,8 +53,8 @@ def test_unknown_flag_layout(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_flag_error_names_the_path_used(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "image", "list", "-f", "foo")
+def test_flag_error_names_the_path_used() -> None:
+    code, _, err = run_cli("image", "list", "-f", "foo")
     assert code == 125
     assert err == (
         'invalid argument "foo" for "-f, --filter" flag: bad format of filter (expected name=value)\n\n'
@@ -68,8 +63,8 @@ def test_flag_error_names_the_path_used(capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
-def test_int_flag_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "search", "--limit", "x", "foo")
+def test_int_flag_error() -> None:
+    code, _, err = run_cli("search", "--limit", "x", "foo")
     assert code == 125
     assert err.startswith(
         'invalid argument "x" for "--limit" flag: strconv.ParseInt: parsing "x": invalid syntax\n\n'
@@ -77,14 +72,14 @@ def test_int_flag_error(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_flag_error_comes_before_argument_count(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "tag", "--bogus", "a")
+def test_flag_error_comes_before_argument_count() -> None:
+    code, _, err = run_cli("tag", "--bogus", "a")
     assert code == 125
     assert err.startswith("unknown flag: --bogus\n\nUsage:  dockyard tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n")
 
 
-def test_global_flag_error_uses_root_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--bogus", "images")
+def test_global_flag_error_uses_root_usage() -> None:
+    code, _, err = run_cli("--bogus", "images")
     assert code == 125
     assert err == (
         "unknown flag: --bogus\n\n"
@@ -113,22 +108,18 @@ def test_global_flag_error_uses_root_usage(capsys: pytest.CaptureFixture[str]) -
         (["system", "df", "x"], "'dockyard system df' accepts no arguments", "system df [OPTIONS]", "Run"),
     ],
 )  # fmt: skip
-def test_argument_count_errors(
-    capsys: pytest.CaptureFixture[str], argv: list[str], first_line: str, usage: str, hint: str
-) -> None:
-    code, out, err = run(capsys, *argv)
+def test_argument_count_errors(argv: list[str], first_line: str, usage: str, hint: str) -> None:
+    code, out, err = run_cli(*argv)
     path = first_line.split("'")[1]
     assert code == 1
     assert out == ""
     assert err == f"dockyard: {first_line}\n\nUsage:  dockyard {usage}\n\n{hint} '{path} --help' for more information\n"
 
 
-def test_commit_flags_after_an_operand_are_operands(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object]
-) -> None:
+def test_commit_flags_after_an_operand_are_operands(handlers: dict[str, object]) -> None:
     seen: list[object] = []
     handlers["commit"] = lambda ctx, opts, args: seen.append((opts.pause, args)) or 0
-    code, _, err = run(capsys, "commit", "-p=false", "ctr", "-x")
+    code, _, err = run_cli("commit", "-p=false", "ctr", "-x")
     assert (code, err) == (0, "")
     assert seen == [(False, ["ctr", "-x"])]
 
@@ -136,8 +127,8 @@ def test_commit_flags_after_an_operand_are_operands(
 # -- help: stdout, exit 0 -----------------------------------------------------------------------------------
 
 
-def test_images_help_matches_docker_layout(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "images", "--help")
+def test_images_help_matches_docker_layout() -> None:
+    code, out, err = run_cli("images", "--help")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[:7] == [
@@ -156,8 +147,8 @@ def test_images_help_matches_docker_layout(capsys: pytest.CaptureFixture[str]) -
     assert out.endswith("\n") and not out.endswith("\n\n")
 
 
-def test_help_without_flags_or_aliases(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "logout", "--help")
+def test_help_without_flags_or_aliases() -> None:
+    code, out, _ = run_cli("logout", "--help")
     assert code == 0
     assert out == (
         "Usage:  dockyard logout [SERVER]\n\n"
@@ -165,66 +156,62 @@ def test_help_without_flags_or_aliases(capsys: pytest.CaptureFixture[str]) -> No
     )
 
 
-def test_help_wins_over_argument_count_and_runs_nothing(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object]
-) -> None:
+def test_help_wins_over_argument_count_and_runs_nothing(handlers: dict[str, object]) -> None:
     handlers["images"] = lambda ctx, opts, args: pytest.fail("handler ran")
-    code, out, _ = run(capsys, "images", "a", "b", "--help")
+    code, out, _ = run_cli("images", "a", "b", "--help")
     assert code == 0 and out.startswith("Usage:  dockyard images ")
 
 
-def test_short_help_prints_docker_deprecation_notice(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "rmi", "-h")
+def test_short_help_prints_docker_deprecation_notice() -> None:
+    code, out, _ = run_cli("rmi", "-h")
     assert code == 0
     assert out.startswith("Flag shorthand -h has been deprecated, use --help\nUsage:  dockyard rmi ")
 
 
-def test_group_without_subcommand_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "image")
+def test_group_without_subcommand_lists_commands() -> None:
+    code, out, _ = run_cli("image")
     assert code == 0
     assert out.startswith("Usage:  dockyard image COMMAND\n\nManage images\n\nCommands:\n  build       ")
     assert "  ls          List images\n" in out
     assert out.endswith("Run 'dockyard image COMMAND --help' for more information on a command.\n")
 
 
-def test_root_help_and_no_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys)
+def test_root_help_and_no_arguments() -> None:
+    code, out, _ = run_cli()
     assert code == 0 and out.startswith("Usage:  dockyard [OPTIONS] COMMAND\n")
     assert "  images      List images\n" in out
-    code, help_out, _ = run(capsys, "--help")
+    code, help_out, _ = run_cli("--help")
     assert code == 0 and help_out == out
 
 
-def test_unknown_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "bogus")
+def test_unknown_commands() -> None:
+    code, _, err = run_cli("bogus")
     assert code == 1
     assert err == "dockyard: unknown command: dockyard bogus\n\nRun 'dockyard --help' for more information\n"
-    code, _, err = run(capsys, "image", "bogus")
+    code, _, err = run_cli("image", "bogus")
     assert code == 1
     assert err == (
         "dockyard: unknown command: dockyard image bogus\n\n"
         "Usage:  dockyard image\n\nRun 'dockyard image --help' for more information\n"
     )
-    code, _, err = run(capsys, "image", "-q")
+    code, _, err = run_cli("image", "-q")
     assert code == 125
     assert err.startswith("unknown shorthand flag: 'q' in -q\n\nUsage:  dockyard image\n\n")
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version() -> None:
     for argv in (["version"], ["--version"], ["-v"]):
-        assert run(capsys, *argv) == (0, f"dockyard version {__version__}\n", "")
+        assert run_cli(*argv) == (0, f"dockyard version {__version__}\n", "")
 
 
-def test_bad_log_level(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "-l", "bogus", "images") == (1, "", "Unable to parse logging level: bogus\n")
+def test_bad_log_level() -> None:
+    assert run_cli("-l", "bogus", "images") == (1, "", "Unable to parse logging level: bogus\n")
 
 
 # -- running handlers and rendering their errors --------------------------------------------------------
 
 
-def test_handler_receives_context_options_and_args(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object], tmp_path: Path
-) -> None:
+def test_handler_receives_context_options_and_args(handlers: dict[str, object], tmp_path: Path) -> None:
     seen: dict[str, object] = {}
 
     def images(ctx: Context, opts: object, args: list[str]) -> int:
@@ -233,8 +220,8 @@ def test_handler_receives_context_options_and_args(
         return 3
 
     handlers["images"] = images
-    code, out, _ = run(
-        capsys, "--root", str(tmp_path / "r"), "--config", str(tmp_path / "c"), "-D",
+    code, out, _ = run_cli(
+        "--root", str(tmp_path / "r"), "--config", str(tmp_path / "c"), "-D",
         "images", "-qf", "dangling=true", "busybox", "--no-trunc", prog="docker",
     )  # fmt: skip
     assert (code, out) == (3, "listed\n")
@@ -255,64 +242,58 @@ def test_handler_receives_context_options_and_args(
         (Cancelled("declined"), "", 0),
     ],
 )
-def test_handler_errors(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object], error: Exception, stderr: str, code: int
-) -> None:
+def test_handler_errors(handlers: dict[str, object], error: Exception, stderr: str, code: int) -> None:
     def images(ctx: Context, opts: object, args: list[str]) -> int:
         raise error
 
     handlers["images"] = images
-    assert run(capsys, "images") == (code, "", stderr)
+    assert run_cli("images") == (code, "", stderr)
 
 
-def test_usage_error_from_handler_gets_usage_layout(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object]
-) -> None:
+def test_usage_error_from_handler_gets_usage_layout(handlers: dict[str, object]) -> None:
     def images(ctx: Context, opts: object, args: list[str]) -> int:
         raise UsageError("conflicting options: --quiet and --tree")
 
     handlers["images"] = images
-    code, _, err = run(capsys, "images")
+    code, _, err = run_cli("images")
     assert code == 125
     assert err.startswith("conflicting options: --quiet and --tree\n\nUsage:  dockyard images ")
 
 
-def test_template_parse_error_exits_64_only_for_inspect(
-    capsys: pytest.CaptureFixture[str], handlers: dict[str, object]
-) -> None:
+def test_template_parse_error_exits_64_only_for_inspect(handlers: dict[str, object]) -> None:
     def fail(ctx: Context, opts: object, args: list[str]) -> int:
         raise TemplateError("template parsing error: template: :1: unclosed action", parse=True)
 
     handlers["inspect"] = fail
     handlers["images"] = fail
     msg = "template parsing error: template: :1: unclosed action\n"
-    assert run(capsys, "image", "inspect", "x") == (64, "", msg)
-    assert run(capsys, "images") == (1, "", msg)
+    assert run_cli("image", "inspect", "x") == (64, "", msg)
+    assert run_cli("images") == (1, "", msg)
 
 
-def test_unexpected_exception(capsys: pytest.CaptureFixture[str], handlers: dict[str, object]) -> None:
+def test_unexpected_exception(handlers: dict[str, object]) -> None:
     def images(ctx: Context, opts: object, args: list[str]) -> int:
         raise RuntimeError("boom")
 
     handlers["images"] = images
-    code, _, err = run(capsys, "images")
+    code, _, err = run_cli("images")
     assert code == 1 and err == "unexpected error: RuntimeError: boom\n"
-    code, _, err = run(capsys, "-D", "images")
+    code, _, err = run_cli("-D", "images")
     assert code == 1 and "Traceback" in err and "RuntimeError: boom" in err
 
 
-def test_keyboard_interrupt_exits_130(capsys: pytest.CaptureFixture[str], handlers: dict[str, object]) -> None:
+def test_keyboard_interrupt_exits_130(handlers: dict[str, object]) -> None:
     def images(ctx: Context, opts: object, args: list[str]) -> int:
         raise KeyboardInterrupt
 
     handlers["images"] = images
-    assert run(capsys, "images")[0] == 130
+    assert run_cli("images")[0] == 130
 
 
-def test_missing_handler_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_handler_module(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = replace(cli_main.IMAGES, handler="dockyard.cli.no_such_module:run_images")
     monkeypatch.setitem(cli_main.TOP_LEVEL, "images", spec)
-    assert run(capsys, "images") == (1, "", "'images' is not implemented yet\n")
+    assert run_cli("images") == (1, "", "'images' is not implemented yet\n")
 
 
 # -- processes: lazy imports, program name, broken pipe ------------------------------------------------
