@@ -6,7 +6,6 @@ runs in-process against that store. A comparison test replays one scenario on a 
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from dockyard.store import Store
 from dockyard.store.gc import chain_ids
 from dockyard.store.images import repo_tags
-from tests.helpers.cli import Result, run_cli
+from tests.helpers.cli import Result, run_cli, run_cli_process
 from tests.helpers.docker import docker, normalise
 from tests.helpers.images import ImageMaker
 from tests.helpers.rootfs import unique_busybox_tar
@@ -346,14 +345,10 @@ def test_same_scenario_as_docker(store: Store, make: ImageMaker, docker_engine: 
 def test_as_a_process(store: Store, make: ImageMaker, store_root: Path) -> None:
     """The installed entry point, streams and exit code of a real process."""
     import os
-    import sys
 
     image = make.image("dyr:1")
     env = dict(os.environ, DOCKYARD_ROOT=str(store_root))
-    run = subprocess.run(
-        [sys.executable, "-m", "dockyard", "rmi", "dyr:1", "nosuch"], env=env, capture_output=True, text=True,
-        timeout=120,
-    )
-    assert run.returncode == 1
-    assert run.stdout.splitlines()[:2] == ["Untagged: dyr:1", f"Deleted: {image}"]
-    assert run.stderr == "Error response from daemon: No such image: nosuch:latest\n"
+    run = run_cli_process("rmi", "dyr:1", "nosuch", env=env)
+    assert run.code == 1
+    assert run.lines[:2] == ["Untagged: dyr:1", f"Deleted: {image}"]
+    assert run.err == "Error response from daemon: No such image: nosuch:latest\n"

@@ -6,18 +6,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import run_cli_process
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.interop
-
-DOCKYARD = str(Path(sys.executable).with_name("dockyard"))
 
 
 def _run(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
@@ -37,7 +35,7 @@ class Pair:
         return _run(["docker", *argv], self.docker_env)
 
     def dockyard(self, *argv: str) -> tuple[int, str, str]:
-        return _run([DOCKYARD, *argv], self.dy_env)
+        return run_cli_process(*argv, env=self.dy_env)
 
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+")

@@ -4,8 +4,6 @@ and are removed afterwards."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -16,19 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
+from tests.helpers.cli import run_cli
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.interop
 
 CHANGES = ["ENV X=1", "LABEL org.dyr=one", "EXPOSE 80", "CMD [\"/bin/sh\"]", "WORKDIR /w"]
-
-
-def dockyard(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def docker(host: str, *argv: str) -> tuple[int, str, str]:
@@ -46,7 +37,7 @@ def pair(docker_engine: str, store_root: Path, tmp_path: Path) -> Iterator[tuple
     code, _, err = docker(docker_engine, *args)
     assert code == 0, err
     try:
-        code, _, err = dockyard(*args)
+        code, _, err = run_cli(*args)
         assert code == 0, err
         yield docker_engine, name
     finally:
@@ -66,7 +57,7 @@ def _normalise(text: str) -> str:
 def test_default_inspect_matches(pair: tuple[str, str]) -> None:
     host, name = pair
     code_d, out_d, _ = docker(host, "image", "inspect", name)
-    code_y, out_y, _ = dockyard("image", "inspect", name)
+    code_y, out_y, _ = run_cli("image", "inspect", name)
     assert code_d == code_y == 0
     # 20.10 honours only the OS of --platform; the default here is the host either way
     assert _normalise(out_y) == _normalise(out_d)
@@ -95,7 +86,7 @@ def test_default_inspect_matches(pair: tuple[str, str]) -> None:
 def test_templates_match(pair: tuple[str, str], template: str) -> None:
     host, name = pair
     got_d = docker(host, "image", "inspect", "-f", template, name)
-    got_y = dockyard("image", "inspect", "-f", template, name)
+    got_y = run_cli("image", "inspect", "-f", template, name)
     assert got_y[0] == got_d[0]
     assert _normalise(got_y[1]) == _normalise(got_d[1])
     assert got_y[2] == got_d[2]
@@ -106,7 +97,7 @@ def test_history_matches(pair: tuple[str, str]) -> None:
     for argv in (["history", name], ["history", "--format", "json", name], ["history", "-q", "--no-trunc", name],
                  ["history", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}", name]):
         got_d = docker(host, *argv)
-        got_y = dockyard(*argv)
+        got_y = run_cli(*argv)
         assert got_y[0] == got_d[0] == 0
         # the age may tick between the two runs
         norm = lambda s: re.sub(r"(\d+|About an?|Less than a) \w+ ago", "AGO", _normalise(s))  # noqa: E731
@@ -119,7 +110,7 @@ def test_errors_match(pair: tuple[str, str]) -> None:
     for argv in (["image", "inspect", missing], ["inspect", missing], ["inspect", "--type", "foo", missing],
                  ["image", "inspect", "-f", "{{.Os}}", missing, name]):
         got_d = docker(host, *argv)
-        got_y = dockyard(*argv)
+        got_y = run_cli(*argv)
         assert (got_y[0], got_y[1]) == (got_d[0], got_d[1])
         # the 20.10 engine wraps not-found as "no such image: X: No such image: X:latest" (cli.md §3)
         assert got_y[2] == re.sub(r"no such image: [^:]+: ", "", got_d[2])
