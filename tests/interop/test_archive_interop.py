@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import run
 from dockyard.store import Store
 from tests.helpers.archives import Img, layer_tar, legacy_archive
+from tests.helpers.cli import run_cli
+from tests.helpers.images import import_image
 
 pytestmark = pytest.mark.interop
 
@@ -68,12 +69,13 @@ def inspect(docker_engine: str, ref: str) -> dict:
     return json.loads(docker(docker_engine, "image", "inspect", ref).stdout)[0]
 
 
-def test_docker_save_then_dockyard_load(store_root, docker_engine, repo, engine_images, tmp_path, capsys):
+def test_docker_save_then_dockyard_load(store_root, docker_engine, repo, engine_images, tmp_path):
     archive = tmp_path / "docker.tar"
     docker(docker_engine, "save", "-o", str(archive), f"{repo}:built", f"{repo}:alias", f"{repo}:base",
            engine_images["untagged"])
-    assert run("dockyard", ["load", "-i", str(archive)]) == 0
-    out = capsys.readouterr().out
+    result = run_cli("load", "-i", str(archive))
+    assert result.code == 0
+    out = result.out
     # Docker 20.10 writes manifest.json's entries in Go map order, so the expected lines follow the
     # archive's own order, as Docker's load prints them.
     with tarfile.open(archive) as tar:
@@ -89,8 +91,9 @@ def test_docker_save_then_dockyard_load(store_root, docker_engine, repo, engine_
     assert out.splitlines()[len(tagged):] == expected_ids
     for tag in ("built", "base"):
         theirs = inspect(docker_engine, f"{repo}:{tag}")
-        assert run("dockyard", ["image", "inspect", f"{repo}:{tag}"]) == 0
-        ours = json.loads(capsys.readouterr().out)[0]
+        result = run_cli("image", "inspect", f"{repo}:{tag}")
+        assert result.code == 0
+        ours = json.loads(result.out)[0]
         assert ours["Id"] == theirs["Id"]
         assert ours["RootFS"] == theirs["RootFS"]
         assert ours["Config"] == theirs["Config"]
@@ -99,25 +102,24 @@ def test_docker_save_then_dockyard_load(store_root, docker_engine, repo, engine_
         assert sorted(ours["RepoTags"]) == sorted(theirs["RepoTags"])
     for fmt in ("{{.CreatedBy}}|{{.Size}}|{{.Comment}}",):
         theirs = docker(docker_engine, "history", "--no-trunc", "--format", fmt, f"{repo}:built").stdout.decode()
-        assert run("dockyard", ["history", "--no-trunc", "--format", fmt, f"{repo}:built"]) == 0
-        assert capsys.readouterr().out == theirs
+        result = run_cli("history", "--no-trunc", "--format", fmt, f"{repo}:built")
+        assert result.code == 0
+        assert result.out == theirs
     with Store.open(store_root) as store:
         assert [p for p in store.check() if p.severity == "error"] == []
 
 
-def test_dockyard_save_then_docker_load_and_run(store_root, docker_engine, repo, busybox_tar, tmp_path, capsys):
-    assert run("dockyard", ["import", str(busybox_tar), f"{repo}:mine"]) == 0
-    image_id = capsys.readouterr().out.strip()
+def test_dockyard_save_then_docker_load_and_run(store_root, docker_engine, repo, busybox_tar, tmp_path):
+    image_id = import_image(str(busybox_tar), f"{repo}:mine")
     # A second, gzip-layered image loaded from a hand-made archive shares nothing with the first.
     extra = Img([layer_tar({"etc/extra": b"x"})], [f"{repo}:extra"], layer_compression="gzip")
     path = tmp_path / "extra.tar"
     path.write_bytes(legacy_archive([extra]).build())
-    assert run("dockyard", ["load", "-i", str(path)]) == 0
+    assert run_cli("load", "-i", str(path)).code == 0
     for compress in (None, "gzip"):
         out = tmp_path / f"ours-{compress}.tar"
         argv = ["save", "-o", str(out), f"{repo}:mine", f"{repo}:extra"] + (["--compress", compress] if compress else [])
-        assert run("dockyard", argv) == 0
-        capsys.readouterr()
+        assert run_cli(*argv).code == 0
         docker(docker_engine, "rmi", "-f", f"{repo}:mine", f"{repo}:extra", check=False)
         loaded = docker(docker_engine, "load", "-i", str(out)).stdout.decode()
         assert loaded == f"Loaded image: {repo}:mine\nLoaded image: {repo}:extra\n"
@@ -126,13 +128,12 @@ def test_dockyard_save_then_docker_load_and_run(store_root, docker_engine, repo,
         docker(docker_engine, "run", "--rm", "--network", "none", f"{repo}:mine", "/bin/true")
 
 
-def test_skopeo_reads_the_archive_both_ways(store_root, busybox_tar, tmp_path, capsys):
+def test_skopeo_reads_the_archive_both_ways(store_root, busybox_tar, tmp_path):
     if shutil.which("skopeo") is None:
         pytest.skip("skopeo is not installed")
-    assert run("dockyard", ["import", str(busybox_tar), "dyarch-skopeo:1"]) == 0
-    image_id = capsys.readouterr().out.strip()
+    image_id = import_image(str(busybox_tar), "dyarch-skopeo:1")
     out = tmp_path / "s.tar"
-    assert run("dockyard", ["save", "-o", str(out), "dyarch-skopeo:1"]) == 0
+    assert run_cli("save", "-o", str(out), "dyarch-skopeo:1").code == 0
     info = json.loads(subprocess.run(["skopeo", "inspect", f"docker-archive:{out}"], check=True, capture_output=True).stdout)
     assert info["Architecture"] and len(info["Layers"]) == 1
     config = json.loads(subprocess.run(["skopeo", "inspect", "--config", "--raw", f"oci-archive:{out}:1"],
@@ -145,24 +146,27 @@ def test_skopeo_reads_the_archive_both_ways(store_root, busybox_tar, tmp_path, c
     back = tmp_path / "skopeo.tar"
     subprocess.run(["skopeo", "copy", "-q", f"dir:{dest}", f"docker-archive:{back}:docker.io/dyarch/skopeo:2"],
                    check=True, capture_output=True)
-    assert run("dockyard", ["load", "-i", str(back)]) == 0
-    assert capsys.readouterr().out == "Loaded image: dyarch/skopeo:2\n"
-    assert run("dockyard", ["images", "-q", "--no-trunc", "dyarch/skopeo:2"]) == 0
-    assert capsys.readouterr().out.strip() == image_id
+    result = run_cli("load", "-i", str(back))
+    assert result.code == 0
+    assert result.out == "Loaded image: dyarch/skopeo:2\n"
+    result = run_cli("images", "-q", "--no-trunc", "dyarch/skopeo:2")
+    assert result.code == 0
+    assert result.out.strip() == image_id
     # skopeo's own OCI archive (no manifest.json; names from ref.name) loads as well.
     oci = tmp_path / "skopeo-oci.tar"
     subprocess.run(["skopeo", "copy", "-q", f"dir:{dest}", f"oci-archive:{oci}:dyarch/skopeo:3"], check=True, capture_output=True)
-    assert run("dockyard", ["load", "-i", str(oci)]) == 0
-    assert capsys.readouterr().out == "Loaded image: dyarch/skopeo:3\n"
+    result = run_cli("load", "-i", str(oci))
+    assert result.code == 0
+    assert result.out == "Loaded image: dyarch/skopeo:3\n"
 
 
-def test_umoci_reads_the_layout_directory(store_root, busybox_tar, tmp_path, capsys):
+def test_umoci_reads_the_layout_directory(store_root, busybox_tar, tmp_path):
     if shutil.which("umoci") is None:
         pytest.skip("umoci is not installed")
-    assert run("dockyard", ["import", str(busybox_tar), "dyarch-umoci:1"]) == 0
-    assert run("dockyard", ["tag", "dyarch-umoci:1", "dyarch-umoci:two"]) == 0
+    assert run_cli("import", str(busybox_tar), "dyarch-umoci:1").code == 0
+    assert run_cli("tag", "dyarch-umoci:1", "dyarch-umoci:two").code == 0
     layout = tmp_path / "layout"
-    assert run("dockyard", ["save", "--format", "oci-layout", "-o", str(layout), "dyarch-umoci"]) == 0
+    assert run_cli("save", "--format", "oci-layout", "-o", str(layout), "dyarch-umoci").code == 0
     listed = subprocess.run(["umoci", "ls", "--layout", str(layout)], check=True, capture_output=True, text=True).stdout
     assert sorted(listed.split()) == ["1", "two"]
     stat = subprocess.run(["umoci", "stat", "--image", f"{layout}:two"], check=True, capture_output=True, text=True).stdout
