@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.digest import Digest
 from dockyard.render.timefmt import rfc3339
 from dockyard.store import LayerRecord, Store
 from tests.helpers.cli import run_cli
+from tests.helpers.images import put_layer, register_image, rootfs
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.integration
@@ -22,23 +22,15 @@ LONG = "/bin/sh -c echo\tthis is a rather long command line that docker cuts"
 
 def _layer(store: Store, tmp_path: Path, name: str, files: dict[str, str]) -> LayerRecord:
     data = tar_of_files(tmp_path / f"{name}.tar", files).read_bytes()
-    digest = store.content.put_bytes(data)
-    return LayerRecord(digest, digest, "application/vnd.docker.image.rootfs.diff.tar", len(data), len(data),
-                       sum(len(v) for v in files.values()))
+    return put_layer(store, data, sum(len(v) for v in files.values()))
 
 
 def _image(store: Store, layers: list[LayerRecord], history: list[dict], parent: str | None) -> str:
     config = {"architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
-              "config": {"Env": ["A=1"]}, "history": history,
-              "rootfs": {"type": "layers", "diff_ids": [str(l.diff_id) for l in layers]}}
+              "config": {"Env": ["A=1"]}, "history": history, "rootfs": rootfs(layers)}
     if parent:
         config["parent"] = parent
-    raw = json.dumps(config).encode()
-    digest = store.content.put_bytes(raw)
-    store.add_image(config_digest=digest, config_media_type="application/vnd.docker.container.image.v1+json",
-                    config_size=len(raw), created=config["created"], created_ns=1_700_000_000 * 10**9, os="linux",
-                    architecture="amd64", variant=None, layers=layers, parent=Digest.parse(parent) if parent else None)
-    return str(digest)
+    return register_image(store, config, layers, created_ns=1_700_000_000 * 10**9, parent=parent)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ diff IDs and digests are known) or by the reference Docker engine (compared ID f
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from pathlib import Path
