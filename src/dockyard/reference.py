@@ -47,6 +47,27 @@ _IMAGE_ID_RE = re.compile(r"(?:sha256:)?[a-f0-9]{64}")
 _ID_PREFIX_RE = re.compile(r"(?:sha256:)?[a-f0-9]{1,64}")
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+               '"': '\\"', "\\": "\\\\"}
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q of a string (strconv.Quote), as the client formats the rejected target."""
+    out = []
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch == " " or (ch.isprintable() and not ch.isspace()):
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
 class InvalidTagTarget(InvalidReference):
     """``docker tag``'s target did not parse.
 
@@ -54,7 +75,7 @@ class InvalidTagTarget(InvalidReference):
     """
 
     def __init__(self, target: str, cause: str) -> None:
-        super().__init__(f'Error parsing reference: "{target}" is not a valid repository/tag: {cause}')
+        super().__init__(f"Error parsing reference: {_go_quote(target)} is not a valid repository/tag: {cause}")
         self.target = target
         self.cause = cause
 
