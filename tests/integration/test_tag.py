@@ -97,3 +97,19 @@ def test_messages_match_docker(store: Store, make: ImageMaker, docker_engine: st
         theirs = docker(docker_engine, "tag", source, target)
         ours = run_cli("tag", source, target)
         assert (ours.code, ours.err) == (theirs.returncode, theirs.stderr), (source, target)
+
+
+def test_target_starting_with_a_dash_is_an_operand(store: Store, make: ImageMaker) -> None:
+    # docker/cli's tag stops parsing flags at the first operand (SetInterspersed(false))
+    make.image("src:1")
+    result = run_cli("tag", "src:1", "-dash")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == 'Error parsing reference: "-dash" is not a valid repository/tag: invalid reference format\n'
+
+
+@pytest.mark.parametrize(("target", "quoted"), [("a\\b", '"a\\\\b"'), ('a"b', '"a\\"b"'), ("a\tb", '"a\\tb"'),
+                                                ("é!", '"é!"')])
+def test_rejected_target_is_quoted_as_go_does(store: Store, make: ImageMaker, target: str, quoted: str) -> None:
+    make.image("src:1")
+    result = run_cli("tag", "src:1", target)
+    assert result.err == f"Error parsing reference: {quoted} is not a valid repository/tag: invalid reference format\n"

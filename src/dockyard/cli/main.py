@@ -224,6 +224,8 @@ TAG = CommandSpec(
     short="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     handler="dockyard.cli.tag:run_tag",
     args=exactly(2),
+    # docker/cli: SetInterspersed(false), so a target such as "-x" is an operand, not a flag
+    interspersed=False,
     alias_paths=("image tag", "tag"),
 )
 
