@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from dockyard.errors import UsageError
+from dockyard.goquote import go_quote
 
 
 class FlagKind(Enum):
@@ -312,44 +313,13 @@ def _split_csv(text: str) -> list[str]:
         raise _ValueError(str(exc)) from None
 
 
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote (what ``%q`` prints for a string)."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[ch])
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
 def _go_quote_byte(ch: str) -> str:
     """Go's ``%q`` of a single byte: a rune literal such as ``'z'``.
 
     pflag walks shorthands byte by byte, so a non-ASCII character is reported by its first UTF-8 byte,
     read as a code point (``-é`` gives ``'Ã'``).
     """
-    ch = chr(ch.encode("utf-8", "surrogateescape")[0])
-    if ch == "'":
-        return "'\\''"
-    inner = go_quote(ch)[1:-1]
-    if inner == '\\"':
-        inner = '"'
-    return f"'{inner}'"
+    return go_quote(chr(ch.encode("utf-8", "surrogateescape")[0]), quote="'")
 
 
 # -- the parser -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument, NotFound
+from ..goquote import go_quote
 from . import mediatypes
 
 if TYPE_CHECKING:
@@ -96,26 +97,6 @@ def format_platform(p: Platform) -> str:
     if not p.os:
         return "unknown"
     return "/".join(part for part in (p.os, p.architecture, p.variant or "") if part)
-
-
-def _go_quote(text: str) -> str:
-    """Go's %q for the texts that can reach these messages."""
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif not ch.isprintable():
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x80 else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def _invalid(message: str) -> InvalidArgument:
@@ -207,7 +188,7 @@ def parse_platform(specifier: str, *, host: Platform | None = None) -> Platform:
     Errors are ``InvalidArgument`` worded as containerd's (moby 28 prints them after the daemon prefix).
     """
     host = host or host_platform()
-    quoted = _go_quote(specifier)
+    quoted = go_quote(specifier)
     if "*" in specifier:
         raise _invalid(f"{quoted}: wildcards not yet supported")
     parts = specifier.split("/", 3)
@@ -217,14 +198,14 @@ def parse_platform(specifier: str, *, host: Platform | None = None) -> Platform:
             m = _OS_AND_VERSION_RE.fullmatch(part)
             if m is None:
                 raise _invalid(
-                    f"{_go_quote(part)} is an invalid OS component of {quoted}: OSAndVersion specifier "
-                    f"component must match {_go_quote(_OS_AND_VERSION_PATTERN)}"
+                    f"{go_quote(part)} is an invalid OS component of {quoted}: OSAndVersion specifier "
+                    f"component must match {go_quote(_OS_AND_VERSION_PATTERN)}"
                 )
             os_name, os_version = normalize_os(m.group(1)), m.group(2) or ""
         elif not _SPECIFIER_RE.fullmatch(part):
             raise _invalid(
-                f"{_go_quote(part)} is an invalid component of {quoted}: platform specifier component "
-                f"must match {_go_quote(_SPECIFIER_PATTERN)}"
+                f"{go_quote(part)} is an invalid component of {quoted}: platform specifier component "
+                f"must match {go_quote(_SPECIFIER_PATTERN)}"
             )
     if len(parts) == 1:
         if os_name in KNOWN_OS:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import errors
+from ..goquote import go_quote
 
 # How distribution's client renders its error codes: lower case, underscores as spaces.
 _STATUS_REASONS = {
@@ -161,28 +162,6 @@ def status_text(status: int) -> str:
     return f"{status} {reason}" if reason else str(status)
 
 
-def _go_quote(data: bytes) -> str:
-    """Approximate Go's %q of a byte string (what distribution prints for an unparsable body)."""
-    out = ['"']
-    for ch in data.decode("utf-8", errors="replace"):
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def _go_json_error(body: bytes, exc: json.JSONDecodeError | None) -> str:
     """Go's encoding/json wording for the common ways a non-JSON body fails to parse."""
     text = body.decode("utf-8", errors="replace")
@@ -277,7 +256,8 @@ def error_from_response(
         except UnicodeDecodeError:
             exc = None
         reason = _go_json_error(body, exc) if exc is not None or not body.strip() else "no error details found in HTTP response body"
-        message = f"error parsing HTTP {status} response body: {reason}: {_go_quote(body)}"
+        quoted = go_quote(body.decode("utf-8", "surrogateescape"))  # Go's %q of the raw bytes
+        message = f"error parsing HTTP {status} response body: {reason}: {quoted}"
         return cls(message, status=status, retry_after=retry_after)
     message = f"received unexpected HTTP status: {status_text(status)}"
     return cls(message, status=status, retry_after=retry_after)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dockyard.goquote import go_quote, is_go_printable
 from dockyard.render.gotemplate_values import (
     GoNil,
     Struct,
@@ -23,37 +24,6 @@ __all__ = ["go_sprint", "sprint", "sprintln", "sprintf", "go_quote", "format_flo
 
 
 # --- strconv-like helpers -------------------------------------------------------------------------
-
-
-def _is_go_printable(ch: str) -> bool:
-    # Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    return ch == " " or (ch.isprintable() and not ch.isspace())
-
-
-def go_quote(s: str, *, ascii_only: bool = False, quote: str = '"') -> str:
-    """strconv.Quote (or QuoteToASCII): a double-quoted Go string literal."""
-    out = [quote]
-    for ch in s:
-        cp = ord(ch)
-        if ch == quote or ch == "\\":
-            out.append("\\" + ch)
-        elif (cp < 0x80 or not ascii_only) and _is_go_printable(ch):
-            out.append(ch)
-        elif ch in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[ch])
-        elif cp < 0x20 or cp == 0x7F:
-            out.append(f"\\x{cp:02x}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\ufffd")
-        elif cp < 0x10000:
-            out.append(f"\\u{cp:04x}")
-        else:
-            out.append(f"\\U{cp:08x}")
-    out.append(quote)
-    return "".join(out)
-
-
-_SIMPLE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def _can_backquote(s: str) -> bool:
@@ -184,7 +154,7 @@ class _Printer:
                 self.pad(go_quote(r, ascii_only=f.plus, quote="'"))
         elif verb == "U":
             text = f"U+{v:04X}" if v >= 0 else f"U+{v & 0xFFFFFFFFFFFFFFFF:04X}"
-            if f.sharp and 0 <= v <= 0x10FFFF and _is_go_printable(chr(v)):
+            if f.sharp and 0 <= v <= 0x10FFFF and is_go_printable(chr(v)):
                 text += " '" + chr(v) + "'"
             old_zero, f.zero = f.zero, False
             self.pad(text)

@@ -19,6 +19,7 @@ from .._record import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from dockyard.errors import InvalidArgument
+from dockyard.goquote import go_quote
 
 NS_PER_SECOND = 1_000_000_000
 _MICRO = 1_000
@@ -29,32 +30,6 @@ _MAX_INT64 = (1 << 63) - 1
 
 # ---------------------------------------------------------------------------------------------------------
 # Go string quoting (error messages)
-
-
-def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote`` (what ``%q`` prints)."""
-    out = ['"']
-    for ch in text:
-        cp = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in _GO_SHORT_ESCAPES:
-            out.append(_GO_SHORT_ESCAPES[ch])
-        elif cp < 0x20 or cp == 0x7F:
-            out.append(f"\\x{cp:02x}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\ufffd")
-        elif cp < 0x10000:
-            out.append(f"\\u{cp:04x}")
-        else:
-            out.append(f"\\U{cp:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def _time_quote(text: str) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..digest import Digest
 from ..errors import Conflict, DockyardError, NotFound
+from ..goquote import go_quote
 from ..reference import Reference, parse_normalized
 from .gc import chain_ids
 from .images import image_references, is_image_id_prefix, remove_reference, resolve, short_id
@@ -97,12 +98,6 @@ class ImageDeleteConflict(Conflict):
         self.image_id = image_id
         self.hard = hard
         self.used = used
-
-
-def _go_quote(text: str) -> str:
-    from ..render.timefmt import go_quote
-
-    return go_quote(text)
 
 
 def _is_single_reference(refs: list[Reference]) -> bool:
@@ -232,7 +227,7 @@ class _Deleter:
                     # Removing the last name would leave the image dangling under a container; make the
                     # user say so with --force.
                     raise Conflict(
-                        f"conflict: unable to remove repository reference {_go_quote(operand)} (must force) - "
+                        f"conflict: unable to remove repository reference {go_quote(operand)} (must force) - "
                         f"container {short_id(users[0].id)} is using its referenced image {short_id(image_id)}"
                     )
             parsed = parse_normalized(operand).with_default_tag()
