@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..oci.config import CONTAINER_CONFIG_LAYOUT, container_config_zero
 from .shellwords import env_mapping, process_word, process_words
 
 ALLOWED_CHANGE_COMMANDS = frozenset(
@@ -19,19 +20,8 @@ ALLOWED_CHANGE_COMMANDS = frozenset(
 )
 
 # Docker's container.Config field order; omitempty fields are left out when unset.
-_CONFIG_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("Hostname", False), ("Domainname", False), ("User", False), ("AttachStdin", False),
-    ("AttachStdout", False), ("AttachStderr", False), ("ExposedPorts", True), ("Tty", False),
-    ("OpenStdin", False), ("StdinOnce", False), ("Env", False), ("Cmd", False), ("Healthcheck", True),
-    ("ArgsEscaped", True), ("Image", False), ("Volumes", False), ("WorkingDir", False),
-    ("Entrypoint", False), ("NetworkDisabled", True), ("MacAddress", True), ("OnBuild", False),
-    ("Labels", False), ("StopSignal", True), ("StopTimeout", True), ("Shell", True),
-)
-_ZERO: dict[str, Any] = {
-    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
-    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
-    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
-}
+_CONFIG_FIELDS = CONTAINER_CONFIG_LAYOUT
+_ZERO: dict[str, Any] = container_config_zero()
 _HEALTHCHECK_FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
 
 

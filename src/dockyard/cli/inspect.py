@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, TemplateError
+from dockyard.oci.config import CONTAINER_CONFIG_LAYOUT
 
 if TYPE_CHECKING:
     from dockyard.cli.context import Context
@@ -152,15 +153,8 @@ def _empty(value: Any) -> bool:
     return False
 
 
-# container.Config (docker 28), in struct order; True marks omitempty.
-_LEGACY_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("Hostname", False), ("Domainname", False), ("User", False), ("AttachStdin", False),
-    ("AttachStdout", False), ("AttachStderr", False), ("ExposedPorts", True), ("Tty", False),
-    ("OpenStdin", False), ("StdinOnce", False), ("Env", False), ("Cmd", False), ("Healthcheck", True),
-    ("ArgsEscaped", True), ("Image", False), ("Volumes", False), ("WorkingDir", False),
-    ("Entrypoint", False), ("NetworkDisabled", True), ("MacAddress", True), ("OnBuild", False),
-    ("Labels", False), ("StopSignal", True), ("StopTimeout", True), ("Shell", True),
-)
+# container.Config, in struct order; True marks omitempty.
+_LEGACY_FIELDS = CONTAINER_CONFIG_LAYOUT
 
 
 def _config_value(name: str, value: Any) -> Any:

@@ -90,6 +90,13 @@ _CONTAINER_CONFIG_FIELDS: tuple[tuple[str, bool, Any, Any], ...] = (
     ("Shell", True, None, _str_slice),
 )
 CONTAINER_CONFIG_KEYS = tuple(f[0] for f in _CONTAINER_CONFIG_FIELDS)
+# (key, omitempty) in struct order, for code that lays the fields out its own way (inspect, --change).
+CONTAINER_CONFIG_LAYOUT: tuple[tuple[str, bool], ...] = tuple((f[0], f[1]) for f in _CONTAINER_CONFIG_FIELDS)
+
+
+def container_config_zero() -> dict[str, Any]:
+    """The fields Go always writes (not omitempty), each at its zero value."""
+    return {key: zero for key, omitempty, zero, _ in _CONTAINER_CONFIG_FIELDS if not omitempty}
 
 
 def _is_empty(value: Any) -> bool:
