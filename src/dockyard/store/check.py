@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..digest import CHUNK, Digest, new_hasher
+from ..digest import Digest, digest_file
 from ..errors import DockyardError
 
 if TYPE_CHECKING:
@@ -56,16 +56,6 @@ def _check_database(store: Store) -> list[Problem]:
     return [Problem("database", str(store.paths.database), message) for message in store.meta.integrity_check()]
 
 
-def _hash_file(path: str, algorithm: str) -> tuple[Digest, int]:
-    hasher = new_hasher(algorithm)
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-    return Digest.from_hasher(hasher), size
-
-
 def _check_blobs(store: Store) -> tuple[dict[str, int], set[str], list[Problem]]:
     """Hash every blob. Returns sizes of the sound ones, the names of the bad ones, and the problems."""
     problems: list[Problem] = []
@@ -91,7 +81,7 @@ def _check_blobs(store: Store) -> tuple[dict[str, int], set[str], list[Problem]]
                 bad.add(str(digest))
                 continue
             try:
-                actual, size = _hash_file(entry.path, digest.algorithm)
+                actual, size = digest_file(entry.path, digest.algorithm)
             except OSError as e:
                 problems.append(Problem("unreadable-blob", str(digest), str(e)))
                 bad.add(str(digest))
