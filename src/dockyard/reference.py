@@ -99,7 +99,9 @@ class Reference:
     @property
     def name(self) -> str:
         """The fully qualified repository name, e.g. ``docker.io/library/busybox``."""
-        return f"{self.domain}/{self.path}"
+        # A first segment with a "." that is no valid host (``a_b.c/x``) leaves the domain empty, as in
+        # distribution/reference, whose Name() is then the bare path.
+        return f"{self.domain}/{self.path}" if self.domain else self.path
 
     @property
     def familiar_name(self) -> str:

@@ -315,3 +315,10 @@ def test_against_live_docker_client(docker_engine: str, target: str, cause: str)
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == str(InvalidTagTarget(target, cause))
+
+
+def test_first_segment_that_is_no_valid_host_leaves_no_domain() -> None:
+    # "a.b-c_d" has a dot, so it is split off as a domain, but "_" is no host character: the whole name
+    # then parses as a path with an empty domain, and Docker shows it as typed (not "/a.b-c_d/x").
+    ref = parse_normalized("a.b-c_d/x:1")
+    assert (ref.familiar(), str(ref), ref.name) == ("a.b-c_d/x:1", "a.b-c_d/x:1", "a.b-c_d/x")
