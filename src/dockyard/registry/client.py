@@ -152,20 +152,33 @@ class BlobStream:
         if self._pending_error is not None and not self._buffer:
             error, self._pending_error = self._pending_error, None
             raise error
-        while len(self._buffer) < size and not self._eof and self._pending_error is None:
+        if len(self._buffer) >= size:
+            out, self._buffer = self._buffer[:size], self._buffer[size:]
+            return out
+        # Gather the network's small chunks in a list and join once: growing one bytes object by +=
+        # copied each MiB about eight times over (a third of a pull's CPU).
+        parts = [self._buffer] if self._buffer else []
+        have = len(self._buffer)
+        self._buffer = b""
+        while have < size and not self._eof and self._pending_error is None:
             try:
                 chunk = self._read_more()
             except StreamInterrupted as exc:
-                if not self._buffer:
+                if not parts:
                     raise
                 # Hand over what did arrive first; the caller sees the drop on its next read.
                 self._pending_error = exc
                 break
             if not chunk:
                 break
-            self._buffer += chunk
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+            parts.append(chunk)
+            have += len(chunk)
+        if have > size:
+            last = parts[-1]
+            keep = len(last) - (have - size)
+            parts[-1] = last[:keep]
+            self._buffer = last[keep:]
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _read_more(self) -> bytes:
         if self._eof:

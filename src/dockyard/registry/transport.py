@@ -124,6 +124,21 @@ def describe_transport_error(method: str, url: str, exc: BaseException) -> tuple
     return f'{go_method(method)} "{url}": {text or type(exc).__name__}', False
 
 
+# httpcore reads a response 64 KiB per recv() and runs h11's event machinery once per read; for blobs of
+# hundreds of MB that machinery was about a fifth of a pull's CPU. recv() returns what the socket holds,
+# so a larger limit never delays small responses.
+SOCKET_READ_BYTES = 1 << 20
+
+
+def _larger_socket_reads() -> None:
+    try:
+        from httpcore._sync.http11 import HTTP11Connection
+    except ImportError:  # a future httpcore layout: keep its default
+        return
+    if getattr(HTTP11Connection, "READ_NUM_BYTES", SOCKET_READ_BYTES) < SOCKET_READ_BYTES:
+        HTTP11Connection.READ_NUM_BYTES = SOCKET_READ_BYTES
+
+
 class Transport:
     """Owns the HTTP clients (one per TLS configuration, made on first use)."""
 
@@ -170,6 +185,7 @@ class Transport:
                     kwargs["transport"] = self._http_transport
                 elif key is not None:
                     kwargs["verify"] = key.ssl_context()
+                _larger_socket_reads()
                 client = httpx.Client(**kwargs)  # type: ignore[arg-type]
                 self._clients[key] = client
             return client

@@ -414,8 +414,10 @@ class _Puller:
         from ..store import LayerRecord
 
         short = _short(desc.digest)
-        source = _LayerSource(self.client, ref.path, desc, ingest, self.store.paths.ingest_dir(ingest.key) / "data",
-                              Throttle(self.progress))
+        source = _Prefetched(
+            _LayerSource(self.client, ref.path, desc, ingest, self.store.paths.ingest_dir(ingest.key) / "data",
+                         Throttle(self.progress))
+        )
         try:
             try:
                 _, plain = open_decompressed(source)
@@ -678,6 +680,80 @@ class _LayerSource:
         if self._prefix is not None:
             self._prefix.close()
             self._prefix = None
+
+
+class _Prefetched:
+    """Runs a ``_LayerSource`` on its own thread, a few MiB ahead of the reader.
+
+    The network, the ingest's sha256 and its disk writes then overlap with decompression and the diff-ID
+    scan on the pulling thread (hashlib, isal and socket reads release the GIL). Bytes come out in the
+    order the source produced them; an error on the fetching thread is raised to the reader once the
+    bytes before it are consumed. ``drain`` and ``close`` return only after the thread has stopped, so
+    a commit after ``drain`` sees every write."""
+
+    _DEPTH = 8  # chunks of up to 1 MiB in flight
+
+    def __init__(self, source: _LayerSource) -> None:
+        import queue
+        import threading
+
+        self._source = source
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(self._DEPTH)
+        self._stop = threading.Event()
+        self._rest: memoryview | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="dockyard-fetch", daemon=True)
+        self._thread.start()
+
+    @property
+    def position(self) -> int:
+        return self._source.position
+
+    def _run(self) -> None:
+        item: bytes | BaseException | None
+        try:
+            while not self._stop.is_set():
+                chunk = self._source.read(CHUNK)
+                if not chunk:
+                    break
+                self._queue.put(chunk)
+            item = None
+        except BaseException as exc:  # handed to the reader, raised there
+            item = exc
+        self._queue.put(item)
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK
+        if self._rest is None:
+            if self._done:
+                return b""
+            item = self._queue.get()
+            if item is None:
+                self._done = True
+                self._thread.join()
+                return b""
+            if isinstance(item, BaseException):
+                self._done = True
+                self._thread.join()
+                raise item
+            if len(item) <= size:
+                return item
+            self._rest = memoryview(item)
+        out = self._rest[:size]
+        self._rest = self._rest[size:] if len(self._rest) > size else None
+        return bytes(out)
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a fetcher waiting on a full queue
+            with contextlib.suppress(Exception):
+                self._queue.get(timeout=0.05)
+        self._source.close()
 
 
 __all__ = [
