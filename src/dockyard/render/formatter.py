@@ -12,14 +12,13 @@ the template's fields, and ``{{json .}}`` of a row is the object of all of them.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from .._record import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.errors import TemplateError
+from dockyard.render.gojson import UnsupportedValue, encode_float, encode_string
 from dockyard.render.tabwriter import tabulate
 
 if TYPE_CHECKING:
@@ -171,34 +170,6 @@ class RowContext:
 # Go's encoding/json, for the values rows hold
 
 
-def _go_json_string(text: str, escape_html: bool) -> str:
-    encoded = json.dumps(text, ensure_ascii=False)
-    encoded = encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    if escape_html:
-        encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    if any("\ud800" <= ch <= "\udfff" for ch in encoded):
-        # Go replaces invalid UTF-8 with U+FFFD
-        encoded = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in encoded)
-    return encoded
-
-
-def _go_json_float(value: float) -> str:
-    if math.isnan(value) or math.isinf(value):
-        raise TemplateError(f"json: unsupported value: {value!r}")
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        # Python's repr is already in exponent form here; Go drops the exponent's leading zero
-        mantissa, _, exponent = repr(value).partition("e")
-        sign = "-" if exponent.startswith("-") else "+"
-        return f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
-    from decimal import Decimal  # only for floats in JSON
-
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 def go_json_dumps(value: Any, *, escape_html: bool = True) -> str:
     """Encode like Go's ``json.Marshal`` (``escape_html``) or an encoder with HTML escaping off: map keys
     sorted, no spaces, non-ASCII written as is."""
@@ -209,15 +180,18 @@ def go_json_dumps(value: Any, *, escape_html: bool = True) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _go_json_float(value)
+        try:
+            return encode_float(value)
+        except UnsupportedValue as err:
+            raise TemplateError(str(err)) from None
     if isinstance(value, str):
-        return _go_json_string(value, escape_html)
+        return encode_string(value, escape_html=escape_html)
     if isinstance(value, RowContext):
         return value.__go_json__()
     if isinstance(value, Mapping):
         items = sorted((str(k), v) for k, v in value.items())
         inner = ",".join(
-            f"{_go_json_string(k, escape_html)}:{go_json_dumps(v, escape_html=escape_html)}" for k, v in items
+            f"{encode_string(k, escape_html=escape_html)}:{go_json_dumps(v, escape_html=escape_html)}" for k, v in items
         )
         return "{" + inner + "}"
     if isinstance(value, (list, tuple)):

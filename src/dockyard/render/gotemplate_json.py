@@ -3,53 +3,11 @@
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
-from dockyard.render.gofmt import format_float_shortest, sort_keys
+from dockyard.render.gofmt import sort_keys
+from dockyard.render.gojson import UnsupportedValue, encode_float, encode_string
 from dockyard.render.gotemplate_values import GoNil, Struct, go_object_fields, is_go_object
-
-
-class UnsupportedValue(ValueError):
-    """A value encoding/json refuses (NaN, infinities)."""
-
-
-_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
-_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def encode_string(s: str, *, escape_html: bool) -> str:
-    out = ['"']
-    for ch in s:
-        cp = ord(ch)
-        if ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif cp < 0x20:
-            out.append(f"\\u{cp:04x}")
-        elif escape_html and ch in _HTML_ESCAPES:
-            out.append(_HTML_ESCAPES[ch])
-        elif cp in (0x2028, 0x2029):
-            out.append(f"\\u{cp:04x}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\ufffd")  # invalid UTF-8 is coerced to the replacement rune
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def encode_float(v: float) -> str:
-    if math.isnan(v) or math.isinf(v):
-        raise UnsupportedValue(f"json: unsupported value: {format_float_shortest(v)}")
-    a = abs(v)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        text = format_float_shortest(v, "e")
-        mant, _, exp = text.partition("e")
-        # Go trims e-07 to e-7 (only for negative exponents with a leading zero).
-        if exp.startswith("-0"):
-            exp = "-" + exp[2:]
-        return mant + "e" + exp
-    return format_float_shortest(v, "f")
 
 
 def compact(raw: str) -> str:
