@@ -81,6 +81,11 @@ def _media_type(resp: httpx.Response) -> str:
     return resp.headers.get("content-type", "").split(";", 1)[0].strip()
 
 
+def _content_length(resp: httpx.Response) -> int | None:
+    length = resp.headers.get("content-length", "")
+    return int(length) if length.isdigit() else None
+
+
 def _header_digest(resp: httpx.Response) -> Digest | None:
     value = resp.headers.get("docker-content-digest")
     if not value:
@@ -309,6 +314,15 @@ class RegistryClient:
                     raise
             index = self._ensure_endpoint(index + 1)
 
+    def _head_with_fallback(self, op: Callable[[_EndpointState], T]) -> T | None:
+        """A HEAD through the mirrors; None when the registry has no such object (404)."""
+        try:
+            return self._with_fallback(op)
+        except RegistryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     # -- requests -----------------------------------------------------------------------------------
     def _request(
         self,
@@ -382,16 +396,10 @@ class RegistryClient:
             if resp.status_code != 200:
                 raise self._fail(resp)
             resp.close()
-            length = resp.headers.get("content-length", "")
             digest = _header_digest(resp) or _as_digest(ref)
-            return ManifestHead(digest, _media_type(resp), int(length) if length.isdigit() else None)
+            return ManifestHead(digest, _media_type(resp), _content_length(resp))
 
-        try:
-            return self._with_fallback(op)
-        except RegistryError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._head_with_fallback(op)
 
     def get_manifest(
         self, repo: str, ref: str | Digest, *, accept: Sequence[str] = ALL_MANIFEST_TYPES
@@ -458,15 +466,9 @@ class RegistryClient:
             if resp.status_code != 200:
                 raise self._fail(resp)
             resp.close()
-            length = resp.headers.get("content-length", "")
-            return int(length) if length.isdigit() else None
+            return _content_length(resp)
 
-        try:
-            return self._with_fallback(op)
-        except RegistryError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._head_with_fallback(op)
 
     def get_blob(
         self,
@@ -496,8 +498,7 @@ class RegistryClient:
         return self._with_fallback(op)
 
     def _open_blob(self, resp: httpx.Response, digest: Digest, requested: int, expected_size: int | None) -> BlobStream:
-        length = resp.headers.get("content-length", "")
-        declared = int(length) if length.isdigit() else None
+        declared = _content_length(resp)
         if resp.status_code == 200:
             if expected_size is not None and declared is not None and declared != expected_size:
                 resp.close()
