@@ -128,6 +128,7 @@ def describe_transport_error(method: str, url: str, exc: BaseException) -> tuple
 # hundreds of MB that machinery was about a fifth of a pull's CPU. recv() returns what the socket holds,
 # so a larger limit never delays small responses.
 SOCKET_READ_BYTES = 1 << 20
+_PLAIN_HTTP = "plain-http"  # the client key for http:// URLs
 
 
 def _larger_socket_reads() -> None:
@@ -159,7 +160,7 @@ class Transport:
         self._timeout = timeout
         self._sleep = sleep
         self._user_agent = user_agent
-        self._clients: dict[TLSConfig | None, httpx.Client] = {}
+        self._clients: dict[TLSConfig | str | None, httpx.Client] = {}
         self._lock = threading.Lock()
         self._seen_warnings: set[str] = set()
         self._on_warning = on_warning
@@ -168,11 +169,13 @@ class Transport:
     def _client_for(self, url: str) -> httpx.Client:
         import httpx
 
-        key: TLSConfig | None = None
+        key: TLSConfig | str | None = None
         if self._http_transport is None:
             parts = urlsplit(url)
             if parts.scheme == "https":
                 key = self.hosts.tls_for(parts.netloc)
+            elif parts.scheme == "http":
+                key = _PLAIN_HTTP
         with self._lock:
             client = self._clients.get(key)
             if client is None:
@@ -183,8 +186,12 @@ class Transport:
                 }
                 if self._http_transport is not None:
                     kwargs["transport"] = self._http_transport
+                elif key == _PLAIN_HTTP:
+                    # Only ever used for http:// URLs (redirects are followed by us, through this method),
+                    # so it needs no SSL context: building the default one loads the CA bundle (~50 ms).
+                    kwargs["verify"] = False
                 elif key is not None:
-                    kwargs["verify"] = key.ssl_context()
+                    kwargs["verify"] = key.ssl_context()  # type: ignore[union-attr]
                 _larger_socket_reads()
                 client = httpx.Client(**kwargs)  # type: ignore[arg-type]
                 self._clients[key] = client
