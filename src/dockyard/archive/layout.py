@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from .. import errors
+from ..atomicfile import removed_on_failure, write_atomically
 from .tarstream import DIRECTORY, REGULAR, SYMLINK, Entry, clean_name
 
 if TYPE_CHECKING:
@@ -74,21 +75,7 @@ def _open_nofollow(path: str) -> IO[bytes]:
 
 
 def _atomic_bytes(path: str, data: bytes, mode: int = 0o644) -> None:
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(path, data, mode=mode)
 
 
 def _copy_blob(store: Store, digest: Any, size: int, path: str) -> None:
@@ -96,7 +83,7 @@ def _copy_blob(store: Store, digest: Any, size: int, path: str) -> None:
 
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
+    with removed_on_failure(tmp):
         with os.fdopen(fd, "wb", buffering=0) as out, store.content.open(digest) as src:
             hasher = new_hasher(digest.algorithm)
             buf = bytearray(1 << 20)
@@ -117,12 +104,6 @@ def _copy_blob(store: Store, digest: Any, size: int, path: str) -> None:
             os.fsync(out.fileno())
         os.chmod(tmp, 0o444)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write_layout(store: Store, saved: Sequence[SavedImage], root: str) -> None:

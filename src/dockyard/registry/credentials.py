@@ -14,12 +14,12 @@ import binascii
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomicfile import write_atomically
 from ..errors import InvalidArgument, Unavailable
 
 HUB_SERVER_KEY = "https://index.docker.io/v1/"
@@ -176,22 +176,7 @@ class CredentialStore:
         except FileNotFoundError:
             mode, owner = 0o600, None
         text = json.dumps(doc, indent="\t") + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".config.json.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            if owner is not None and os.geteuid() == 0:
-                os.chown(tmp, *owner)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        write_atomically(target, text.encode("utf-8"), mode=mode, prefix=".config.json.", owner=owner)
 
     @staticmethod
     def _helper_for(doc: Mapping[str, Any], server: str) -> str:
