@@ -9,6 +9,7 @@ writes are not paid for during the next tool's run.
 from __future__ import annotations
 
 import os
+import resource
 import shlex
 import subprocess
 import time
@@ -33,6 +34,7 @@ class Case:
     cleanup: Callable[[], None] | None = None  # untimed, after each run
     unavailable: Callable[[], str | None] | None = None  # a reason not to run at all, checked once
     stdin: Path | None = None
+    output: Path | None = None  # a file the command writes, whose size is recorded
     result: ToolResult = field(init=False)
 
     def __post_init__(self) -> None:
@@ -44,17 +46,25 @@ def last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def run_once(case: Case) -> float | str:
-    """Seconds taken, or the reason the command failed."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(case: Case) -> tuple[float, float] | str:
+    """Wall seconds and CPU seconds (user + system, the command and its waited-for children), or the
+    reason the command failed."""
     if case.prepare:
         case.prepare()
     os.sync()
     stdin = open(case.stdin, "rb") if case.stdin else subprocess.DEVNULL
     try:
+        cpu_before = _children_cpu()
         start = time.perf_counter()
         done = subprocess.run(list(case.argv), env=case.env, stdin=stdin, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT)
         elapsed = time.perf_counter() - start
+        cpu = _children_cpu() - cpu_before
     except subprocess.TimeoutExpired:
         return f"failed: timed out after {COMMAND_TIMEOUT:.0f} s"
     finally:
@@ -65,7 +75,7 @@ def run_once(case: Case) -> float | str:
         if UNIMPLEMENTED_MARK in message:
             return NOT_AVAILABLE
         return f"failed (exit {done.returncode}): {last_line(message)}"
-    return elapsed
+    return elapsed, cpu
 
 
 def interleave(cases: Sequence[Case], reps: int, log: Callable[[str], None] = print) -> list[ToolResult]:
@@ -79,6 +89,8 @@ def interleave(cases: Sequence[Case], reps: int, log: Callable[[str], None] = pr
             if case.result.status != OK:
                 continue
             outcome = run_once(case)
+            if case.output is not None and case.output.exists():
+                case.result.output_bytes = case.output.stat().st_size
             if case.cleanup:
                 try:
                     case.cleanup()
@@ -89,6 +101,7 @@ def interleave(cases: Sequence[Case], reps: int, log: Callable[[str], None] = pr
                 case.result.status = outcome
                 log(f"    {case.tool}: {outcome}")
             else:
-                case.result.samples.append(outcome)
-                log(f"    rep {rep + 1}/{reps} {case.tool}: {outcome:.3f} s")
+                case.result.samples.append(outcome[0])
+                case.result.cpu.append(outcome[1])
+                log(f"    rep {rep + 1}/{reps} {case.tool}: {outcome[0]:.3f} s (CPU {outcome[1]:.2f} s)")
     return [case.result for case in cases]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from bench.harness import Case, interleave, last_line
 from bench.peers import DockerDaemon, Registry
-from bench.results import NOT_AVAILABLE, OperationResult
+from bench.profiling import profile
+from bench.results import NOT_AVAILABLE, OperationResult, ProfileResult
 from bench.workload import Workload
 
 TAG_COUNT = 1_000
@@ -42,13 +43,17 @@ class Bench:
     podman: list[str] | None
     log: Callable[[str], None] = print
     dockyard: list[str] = field(default_factory=dockyard_argv)
-    cases: dict[str, dict[str, Case]] = field(default_factory=dict)  # operation -> tool -> case (for profiling)
+    profile: bool = True
+    profiles: list[ProfileResult] = field(default_factory=list)
 
     @property
     def dockyard_env(self) -> dict[str, str]:
         import os
 
-        return {**os.environ, "DOCKER_CONFIG": str(self.work / "docker-config"),
+        # Byte-compiled modules, as an installed tool has them: a developer's PYTHONDONTWRITEBYTECODE would
+        # make every run recompile whatever changed since the last write of its .pyc.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        return {**env, "DOCKER_CONFIG": str(self.work / "docker-config"),
                 "DOCKYARD_CONFIG": str(self.work / "dockyard-config.toml")}
 
     def dy(self, root: Path, *args: str) -> list[str]:
@@ -67,8 +72,12 @@ class Bench:
     def measure(self, key: str, title: str, description: str, cases: list[Case],
                 nbytes: int | None = None) -> OperationResult:
         self.log(f"[{key}] {title}")
-        self.cases[key] = {c.tool: c for c in cases}
         tools = interleave(cases, self.reps, self.log)
+        ours = next((c for c in cases if c.tool == "dockyard"), None)
+        if self.profile and ours is not None and key != "version":
+            found = profile(ours, key, self.run, self.log)
+            if found is not None:
+                self.profiles.append(found)
         return OperationResult(key, title, description, tools, dict(TARGETS.get(key, {})), nbytes)
 
 
@@ -258,13 +267,14 @@ def save(b: Bench, w: Workload, held: Holdings) -> OperationResult:
     out.mkdir(parents=True, exist_ok=True)
     cases = [
         Case("dockyard", b.dy(held.dockyard_root, "save", "-o", str(out / "dockyard.tar"), w.tag),
-             env=b.dockyard_env, unavailable=lambda: held.dockyard_reason, cleanup=unlink(out / "dockyard.tar")),
+             env=b.dockyard_env, unavailable=lambda: held.dockyard_reason, cleanup=unlink(out / "dockyard.tar"),
+             output=out / "dockyard.tar"),
         Case("docker", ["docker", "save", "-o", str(out / "docker.tar"), w.tag], env=b.docker.env,
-             cleanup=unlink(out / "docker.tar")),
+             cleanup=unlink(out / "docker.tar"), output=out / "docker.tar"),
     ]
     if b.podman and held.podman_ref:
         cases.append(Case("podman", [*b.podman, "save", "-q", "-o", str(out / "podman.tar"), held.podman_ref],
-                          cleanup=unlink(out / "podman.tar")))
+                          cleanup=unlink(out / "podman.tar"), output=out / "podman.tar"))
     return b.measure(
         "save", f"save ({w.size / 1e6:.0f} MB) to a docker-archive tar",
         "`save -o FILE IMAGE` from each tool's own store (the image is already there).",

@@ -1,17 +1,19 @@
-"""Profiles one dockyard command with pyinstrument and boils the profile down for the report."""
+"""Profiles dockyard commands with pyinstrument and boils each profile down for the report.
+
+Each dockyard case is profiled once right after its timed runs, while its store, registry and inputs are
+still in place; the report then shows the one furthest from its target in detail.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from bench.harness import Case, last_line
-from bench.results import OK, ProfileResult, RunResults
-from bench.stats import ratio
+from bench.results import OK, ProfileResult
 
 
 def ensure_pyinstrument(log=print) -> bool:
@@ -23,25 +25,6 @@ def ensure_pyinstrument(log=print) -> bool:
                           text=True)
     importlib.invalidate_caches()
     return done.returncode == 0 and importlib.util.find_spec("pyinstrument") is not None
-
-
-def slowest_operation(results: RunResults) -> str | None:
-    """The dockyard operation furthest from its target (ratio/target), else the one with the longest median."""
-    worst, worst_score = None, 0.0
-    for op in results.operations:
-        ours = op.tool("dockyard")
-        if ours is None or ours.summary is None:
-            continue
-        for peer, target in op.targets.items():
-            theirs = op.tool(peer)
-            value = ratio(ours.summary, theirs.summary if theirs else None)
-            if value is not None and value / target > worst_score:
-                worst, worst_score = op.key, value / target
-    if worst is not None:
-        return worst
-    measured = [(op.tool("dockyard").summary.median, op.key) for op in results.operations  # type: ignore[union-attr]
-                if op.tool("dockyard") and op.tool("dockyard").summary and op.key != "version"]  # type: ignore[union-attr]
-    return max(measured)[1] if measured else None
 
 
 def own_times(session_file: Path, limit: int = 12) -> tuple[float, list[tuple[str, float]]]:
@@ -74,48 +57,35 @@ def own_times(session_file: Path, limit: int = 12) -> tuple[float, list[tuple[st
 def reading(top: list[tuple[str, float]], total: float) -> str:
     if not top or total <= 0:
         return ""
-    lead = ", ".join(f"`{name.split(' (')[0]}` {100 * seconds / total:.0f}%" for name, seconds in top[:3])
-    return (f"Most of the main thread's time is in: {lead}. pyinstrument samples the main thread only: "
-            "time spent in worker threads shows up as waiting (e.g. `acquire`, `result`, `join`) there.")
+    lead = ", ".join(f"`{name.split(' (')[0]}` {100 * seconds / total:.0f}%" for name, seconds in top[:4])
+    return f"Own time is highest in: {lead}."
 
 
 def profile(case: Case, operation: str, workdir: Path, log=print) -> ProfileResult | None:
-    if not ensure_pyinstrument(log):
-        log("pyinstrument could not be installed; no profile")
+    """One more run of ``case`` (a dockyard command) under pyinstrument, with the same preparation."""
+    if case.result.status != OK or not ensure_pyinstrument(log):
         return None
     session_file = workdir / f"profile-{operation}.pyisession"
-    # Run the command's module under pyinstrument, in the same environment the timed runs had.
-    argv = list(case.argv)
-    module_args = argv[1:] if not argv[0].endswith("python") and not argv[0].endswith("python3") else argv[3:]
+    cli_args = list(case.argv)[1:]  # the entry-point script's arguments; the module is the same CLI
     if case.prepare:
         case.prepare()
     done = subprocess.run(
-        [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session_file),
-         "-m", "dockyard", *module_args],
-        env=case.env or dict(os.environ), capture_output=True, text=True,
+        [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session_file), "-m", "dockyard",
+         *cli_args],
+        env=case.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
+    if case.cleanup:
+        case.cleanup()
+    if done.returncode != 0 or not session_file.exists():
+        log(f"    profiling {operation} failed: {last_line(done.stderr)}")
+        return None
     tree = subprocess.run(
         [sys.executable, "-m", "pyinstrument", "--load", str(session_file), "-r", "text", "--no-color",
          "-p", "processor_options.filter_threshold=0.02"],
         capture_output=True, text=True,
-    ).stdout if session_file.exists() else ""
-    if case.cleanup:
-        case.cleanup()
-    if done.returncode != 0 or not session_file.exists():
-        log(f"profiling failed: {last_line(done.stderr)}")
-        return None
+    ).stdout
     total, top = own_times(session_file)
-    lines = tree.splitlines()
-    excerpt = "\n".join(lines[:60])
-    return ProfileResult(operation, "dockyard " + " ".join(module_args), total, top, excerpt, reading(top, total))
-
-
-def pick_and_profile(results: RunResults, cases: dict[str, dict[str, Case]], workdir: Path, log=print) -> None:
-    key = slowest_operation(results)
-    if key is None or "dockyard" not in cases.get(key, {}):
-        return
-    case = cases[key]["dockyard"]
-    if case.result.status != OK:
-        return
-    log(f"[profile] dockyard {key}")
-    results.profile = profile(case, key, workdir, log)
+    lines = [line for line in tree.splitlines() if "pyinstrument --load-prev" not in line
+             and "To view this report" not in line]
+    return ProfileResult(operation, "dockyard " + " ".join(cli_args), total, top, "\n".join(lines[:70]).strip("\n"),
+                         reading(top, total))

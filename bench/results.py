@@ -16,8 +16,10 @@ class ToolResult:
 
     tool: str
     samples: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of the client process tree, per sample
     status: str = OK
     command: str = ""
+    output_bytes: int | None = None  # size of what the command wrote, a check that like is compared with like
 
     @property
     def summary(self) -> Summary | None:
@@ -65,5 +67,5 @@ class RunResults:
     settings: dict[str, str]
     operations: list[OperationResult] = field(default_factory=list)
     limits: list[LimitResult] = field(default_factory=list)
-    profile: ProfileResult | None = None
+    profiles: list[ProfileResult] = field(default_factory=list)  # one per dockyard operation that ran
     notes: list[str] = field(default_factory=list)

@@ -19,13 +19,12 @@ def load(path: Path) -> RunResults:
     operations = [
         OperationResult(**{**op, "tools": [ToolResult(**t) for t in op["tools"]]}) for op in raw["operations"]
     ]
-    profile = raw.get("profile")
     return RunResults(
         machine=raw["machine"],
         settings=raw["settings"],
         operations=operations,
         limits=[LimitResult(**limit) for limit in raw["limits"]],
-        profile=ProfileResult(**{**profile, "top_functions": [tuple(x) for x in profile["top_functions"]]})
-        if profile else None,
+        profiles=[ProfileResult(**{**p, "top_functions": [tuple(x) for x in p["top_functions"]]})
+                  for p in raw.get("profiles", [])],
         notes=raw.get("notes", []),
     )

@@ -71,14 +71,14 @@ def _results(op: OperationResult) -> RunResults:
     return RunResults(
         machine={"CPU": "test CPU, 2 cores"}, settings={"repetitions": "3"}, operations=[op],
         limits=[LimitResult("sha256 (hashlib)", 100_000_000, [0.1, 0.2, 0.05])],
-        profile=ProfileResult("pull", "dockyard pull x", 2.0, [("read (x.py:1)", 1.0)], "tree", "reading"),
+        profiles=[ProfileResult("pull", "dockyard pull x", 2.0, [("read (x.py:1)", 1.0)], "tree", "reading")],
     )
 
 
 def test_operation_table_rows_ratios_and_verdicts() -> None:
     text = report.render_operation(_pull(ToolResult("dockyard", [3.0, 2.0, 4.0], command="dockyard pull x")))
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert rows[0].startswith("| `dockyard` | 3 s | 2 s – 4 s | 3 | 122 MB/s |")
+    assert rows[0].startswith("| `dockyard` | 3 s | 2 s – 4 s | 3 |  | 122 MB/s |")
     assert "| 1.50 | ≤ 1 | missed |" in rows[1]  # 3.0 / 2.0
     assert "| 0.38 | ≤ 0.5 | met |" in rows[2]  # 3.0 / 8.0
     assert "- `dockyard`: `dockyard pull x`" in text
@@ -108,3 +108,25 @@ def test_results_round_trip_through_json(tmp_path: Path) -> None:
     results = _results(_pull(ToolResult("dockyard", [1.0, 2.0])))
     dump(results, tmp_path / "r.json")
     assert report.render(load(tmp_path / "r.json")) == report.render(results)
+
+
+def test_profile_of_the_operation_furthest_from_its_target_comes_first() -> None:
+    near = OperationResult("save", "save", "", [ToolResult("dockyard", [1.0]), ToolResult("docker", [4.0])],
+                           targets={"docker": 0.5})  # 0.25 / 0.5 = 0.5: met
+    far = OperationResult("images-1000", "images", "", [ToolResult("dockyard", [3.0]), ToolResult("docker", [1.0])],
+                          targets={"docker": 1.0})  # 3.0: missed
+    assert report.distance_from_target(near) == 0.5
+    assert report.distance_from_target(far) == 3.0
+    profiles = [ProfileResult(key, f"dockyard {key}", 1.0, [("f (x.py:1)", 0.5)], "", "") for key in ("save",
+                                                                                                       "images-1000")]
+    results = RunResults({}, {}, operations=[near, far], profiles=profiles)
+    assert [p.operation for p in report.profile_order(results)] == ["images-1000", "save"]
+    text = report.render_profile(results)
+    assert "### images (furthest from its target)" in text
+    assert "### save" not in text  # met targets get no extra section
+
+
+def test_output_sizes_are_shown_with_the_commands() -> None:
+    op = OperationResult("save", "save", "", [ToolResult("dockyard", [1.0], command="dockyard save",
+                                                         output_bytes=365_000_000)])
+    assert "- `dockyard`: `dockyard save` (wrote 365 MB)" in report.render_operation(op)
