@@ -16,13 +16,6 @@ from tests.store import commit_image
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    s.close()
-
-
 def errors(problems: list[Problem]) -> list[tuple[str, str]]:
     return [(p.kind, p.subject) for p in problems if p.severity == "error"]
 

@@ -22,13 +22,6 @@ from dockyard.store.paths import StorePaths
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    s.close()
-
-
 def blob_file(store: Store, d: Digest) -> Path:
     return store.root / "content" / "blobs" / d.algorithm / d.hex
 

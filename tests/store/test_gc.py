@@ -21,13 +21,6 @@ from tests.store import commit_image
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    s.close()
-
-
 def blobs(store: Store) -> set[Digest]:
     return {d for d, _ in store.content.iter_blobs()}
 

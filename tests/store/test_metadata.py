@@ -20,12 +20,6 @@ from tests.store import commit_image
 
 pytestmark = pytest.mark.unit
 
-@pytest.fixture
-def store(store_root: Path) -> Store:
-    s = Store.open(store_root)
-    yield s
-    s.close()
-
 
 def test_add_and_get_image(store: Store) -> None:
     args = commit_image(store, "one", [b"layer-a" * 10, b"layer-b" * 3])
