@@ -13,6 +13,7 @@ import pytest
 from dockyard.digest import Digest
 from dockyard.errors import DataCorrupt, TooLarge
 from dockyard.oci.config import HistoryEntry, ImageConfig, build_config, go_container_config, go_json
+from tests.helpers.engine_configs import BUILT_CONFIG
 
 pytestmark = pytest.mark.unit
 
@@ -29,34 +30,6 @@ IMPORTED_CONFIG = (
     '87d098b4fba0febcd478fe356110f4b9ec26b64da83696cad"]}}'
 ).encode()
 
-BUILT_CONFIG = (
-    '{"architecture":"amd64","config":{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"A'
-    'ttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":["'
-    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","Y=2","Z=\\u003c\\u0026\\u003e"]'
-    ',"Cmd":null,"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":5000000000},"Image":"sha256:0d'
-    '62a2332c39c678f53e2c610bb9122ae69823aec8b9b7eb6732b0b94bfd5f70","Volumes":null,"WorkingDir":"","'
-    'Entrypoint":null,"OnBuild":null,"Labels":{"x":"y"},"StopSignal":"9"},"container":"1ea6ee4f093d98'
-    '5733e69b82e2d356a8b6ed49e02277111f0a7a93aa4f97d2c8","container_config":{"Hostname":"1ea6ee4f093d'
-    '","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":'
-    'false,"OpenStdin":false,"StdinOnce":false,"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:'
-    '/usr/bin:/sbin:/bin","Y=2","Z=\\u003c\\u0026\\u003e"],"Cmd":["/bin/sh","-c","#(nop) ","STOPSIGNAL 9'
-    '"],"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":5000000000},"Image":"sha256:0d62a2332c3'
-    '9c678f53e2c610bb9122ae69823aec8b9b7eb6732b0b94bfd5f70","Volumes":null,"WorkingDir":"","Entrypoin'
-    't":null,"OnBuild":null,"Labels":{"x":"y"},"StopSignal":"9"},"created":"2026-11-22T11:26:22.04022'
-    '738Z","docker_version":"20.10.24+dfsg1","history":[{"created":"2026-11-22T11:24:16.846969926Z","'
-    'comment":"Imported from -"},{"created":"2026-11-22T11:26:21.624011274Z","created_by":"/bin/sh -c'
-    ' #(nop) COPY file:61f4faee8d3546bc59f21fe6168a562bac0717406832d488e77bd582568a57fb in /a "},{"cr'
-    'eated":"2026-11-22T11:26:21.726195918Z","created_by":"/bin/sh -c #(nop)  ENV Y=2 Z=\\u003c\\u0026\\'
-    'u003e","empty_layer":true},{"created":"2026-11-22T11:26:21.825914507Z","created_by":"/bin/sh -c '
-    '#(nop) COPY file:20d97248b22565a580f3e8a39432d34c50f7975e5486f47d61c8139e0138283c in /b "},{"cre'
-    'ated":"2026-11-22T11:26:21.888489684Z","created_by":"/bin/sh -c #(nop)  LABEL x=y","empty_layer"'
-    ':true},{"created":"2026-11-22T11:26:21.974669127Z","created_by":"/bin/sh -c #(nop)  HEALTHCHECK '
-    '\\u0026{[\\"CMD-SHELL\\" \\"true\\"] \\"5s\\" \\"0s\\" \\"0s\\" \'\\\\x00\'}","empty_layer":true},{"created":"2'
-    '026-11-22T11:26:22.04022738Z","created_by":"/bin/sh -c #(nop)  STOPSIGNAL 9","empty_layer":true}'
-    '],"os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:430c6c3cd7107a087d098b4fba0febcd478'
-    'fe356110f4b9ec26b64da83696cad","sha256:d2ab3e42007bc756ff4afa9bd8989de8e2ed91c8c3796232ea033ee10'
-    '03a44f4","sha256:38638a4368c69f303afde153e45e4bd7280282d14c6aa2821241d224fdbb2409"]}}'
-).encode()
 
 IMPORTED_ID = "sha256:7d452f44a2ded9ee1f493093d4ee01d20f43e9585242fc753d729d5122f2de38"
 BUILT_ID = "sha256:15b22a634bcd830969b5a34aa063bcb75c7c57526ad9aa8bfe97195da448d06c"
