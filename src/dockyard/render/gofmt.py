@@ -9,6 +9,7 @@ flags ``+ - # 0 space``, width and precision (also ``*`` and ``[n]`` argument in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from dockyard.goquote import go_quote, is_go_printable
@@ -284,14 +285,18 @@ class _Printer:
             return
         self.pad(text)
 
+    def print_elements(self, items: Iterable[Any], print_one: Callable[[Any], None]) -> None:
+        """A slice as %v prints it: ``[a b c]``."""
+        self.buf.append("[")
+        for i, item in enumerate(items):
+            if i:
+                self.buf.append(" ")
+            print_one(item)
+        self.buf.append("]")
+
     def fmt_bytes(self, b: bytes, verb: str, arg: Any, depth: int) -> None:
         if verb in "vd":
-            self.buf.append("[")
-            for i, byte in enumerate(b):
-                if i:
-                    self.buf.append(" ")
-                self.fmt_int_base(byte, 10, "d")
-            self.buf.append("]")
+            self.print_elements(b, lambda byte: self.fmt_int_base(byte, 10, "d"))
         elif verb == "s":
             self.pad(self.truncate(b.decode("utf-8", "replace")))
         elif verb in "xX":
@@ -299,12 +304,7 @@ class _Printer:
         elif verb == "q":
             self.fmt_string(b.decode("utf-8", "replace"), "q", arg)
         else:
-            self.buf.append("[")
-            for i, byte in enumerate(b):
-                if i:
-                    self.buf.append(" ")
-                self.print_value(byte, verb, depth + 1)
-            self.buf.append("]")
+            self.print_elements(b, lambda byte: self.print_value(byte, verb, depth + 1))
 
     def bad_verb(self, verb: str, arg: Any) -> None:
         self.buf.append("%!" + verb + "(")
@@ -375,12 +375,7 @@ class _Printer:
                 self.print_value(value[key], verb, depth + 1)
             self.buf.append("]")
         elif isinstance(value, (list, tuple)):
-            self.buf.append("[")
-            for i, item in enumerate(value):
-                if i:
-                    self.buf.append(" ")
-                self.print_value(item, verb, depth + 1)
-            self.buf.append("]")
+            self.print_elements(value, lambda item: self.print_value(item, verb, depth + 1))
         elif is_go_object(value):
             if self.handle_methods(value, verb):
                 return
