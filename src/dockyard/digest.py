@@ -174,3 +174,9 @@ def digest_file(path: str, algorithm: str = "sha256") -> tuple[Digest, int]:
             hasher.update(chunk)
             size += len(chunk)
     return Digest.from_hasher(hasher), size
+
+
+def short_id(image_id: str) -> str:
+    """moby's ``stringid.TruncateID``: drop an ``algorithm:`` prefix, keep 12 characters."""
+    _, colon, rest = image_id.partition(":")
+    return (rest if colon else image_id)[:12]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import unicodedata
 
+from dockyard.digest import short_id as truncate_id  # re-exported for the table renderers
+
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
@@ -16,7 +18,6 @@ _NS_PER_SECOND = 1_000_000_000
 _NS_PER_MINUTE = 60 * _NS_PER_SECOND
 _NS_PER_HOUR = 60 * _NS_PER_MINUTE
 
-SHORT_ID_LENGTH = 12
 ELLIPSIS = "\u2026"
 
 
@@ -99,14 +100,6 @@ def _go_float_units(ns: int, unit: int) -> float:
 def human_duration(seconds: float) -> str:
     """go-units ``HumanDuration`` for an age in seconds (callers append `` ago``)."""
     return human_duration_ns(int(round(seconds * _NS_PER_SECOND)))
-
-
-def truncate_id(image_id: str) -> str:
-    """moby's ``stringid.TruncateID``: drop an ``algorithm:`` prefix, keep 12 characters."""
-    _, colon, rest = image_id.partition(":")
-    if colon:
-        image_id = rest
-    return image_id[:SHORT_ID_LENGTH]
 
 
 def _char_width(ch: str) -> int:

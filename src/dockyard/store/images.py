@@ -21,7 +21,7 @@ from __future__ import annotations
 from .._record import dataclass
 from typing import TYPE_CHECKING
 
-from ..digest import Digest
+from ..digest import Digest, short_id
 from ..errors import InvalidArgument, InvalidReference, NotFound
 from ..reference import Reference, parse_any
 from .metadata import ImageRecord, Metadata
@@ -189,12 +189,6 @@ def tag_image(store: Store, source: str, target: Reference) -> str | None:
     with meta.transaction():
         image = resolve_image(store, source)
         return set_tag(store, target, image.id)
-
-
-def short_id(image_id: str) -> str:
-    """docker's TruncateID: drop up to the first ``:``, keep 12 characters."""
-    _, colon, rest = image_id.partition(":")
-    return (rest if colon else image_id)[:12]
 
 
 __all__ = [
