@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from dockyard.store import Store
+from tests.helpers.cli import DOCKYARD, Result, run_cli_process
 from tests.helpers.rootfs import tar_of_files
 
 pytestmark = pytest.mark.integration
-
-DOCKYARD = [sys.executable, "-m", "dockyard"]
 
 WORKER = textwrap.dedent(
     """
@@ -78,14 +77,13 @@ def _env(store_root: Path) -> dict[str, str]:
     return env
 
 
-def _system_check(store_root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*DOCKYARD, "system", "check"], env=_env(store_root), capture_output=True, text=True,
-                          timeout=60)
+def _system_check(store_root: Path) -> Result:
+    return run_cli_process("system", "check", env=_env(store_root), timeout=60)
 
 
 def _assert_consistent(store_root: Path) -> None:
     result = _system_check(store_root)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.out + result.err
     with Store.open(store_root) as store:
         errors = [p for p in store.check() if p.severity == "error"]
         assert errors == []
@@ -114,9 +112,9 @@ def test_processes_importing_tagging_removing_and_pruning_at_once(store_root: Pa
     with Store.open(store_root) as store:
         ids = [image.id for image in store.list_images()]
     for image_id in ids:
-        result = subprocess.run([*DOCKYARD, "history", "-q", "--format", "{{.Comment}}", image_id],
-                                env=_env(store_root), capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0 and result.stdout.startswith("w"), result.stderr
+        result = run_cli_process("history", "-q", "--format", "{{.Comment}}", image_id, env=_env(store_root),
+                                 timeout=60)
+        assert result.code == 0 and result.out.startswith("w"), result.err
 
 
 def _big_tar(tmp_path: Path) -> Path:
@@ -158,13 +156,12 @@ def test_import_killed_at_random_points(store_root: Path, tmp_path: Path) -> Non
             if tagged is not None:  # killed after it finished: then it is whole
                 assert [str(d) for d in store.get_image(tagged).diff_ids] == [diff_id]
 
-    result = subprocess.run([*DOCKYARD, "import", "-", "dyrel-kill:latest"], env=_env(store_root), input=data,
-                            capture_output=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    image_id = result.stdout.decode().strip()
-    inspect = subprocess.run([*DOCKYARD, "image", "inspect", "-f", "{{.Id}} {{json .RootFS.Layers}}", "dyrel-kill"],
-                             env=_env(store_root), capture_output=True, text=True, timeout=60)
-    assert inspect.stdout == f"{image_id} {json.dumps([diff_id])}\n"
+    result = run_cli_process("import", "-", "dyrel-kill:latest", env=_env(store_root), stdin=data, timeout=120)
+    assert result.code == 0, result.err
+    image_id = result.out.strip()
+    inspect = run_cli_process("image", "inspect", "-f", "{{.Id}} {{json .RootFS.Layers}}", "dyrel-kill",
+                              env=_env(store_root), timeout=60)
+    assert inspect.out == f"{image_id} {json.dumps([diff_id])}\n"
     _assert_consistent(store_root)
     # what the killed runs left behind is garbage that gc takes, not something that blocks
     with Store.open(store_root) as store:
