@@ -28,7 +28,7 @@ def main() -> None:
     store = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 15
     env_cmds = {
-        "dockyard images": [PY, "-m", "dockyard", "--root", store, "images"],
+        "dockyard images": [os.path.join(os.path.dirname(PY), "dockyard"), "--root", store, "images"],
         "python -c pass": [PY, "-c", "pass"],
         "python -c 'import dockyard.cli.main'": [PY, "-c", "import dockyard.cli.main"],
     }
