@@ -150,8 +150,9 @@ def test_config_and_layers_disagree_nothing_tagged(registry: RegistryServer, sto
 
 def test_pull_errors_in_dockers_words(registry: RegistryServer, store_root: Path) -> None:
     host = registry.host
+    # No "Pulling from" heading before the registry has a manifest to show (observed with Docker 20.10).
     assert run_cli("pull", f"{host}/dy/none:nope")[1:] == (
-        "nope: Pulling from dy/none\n",
+        "",
         f"Error response from daemon: manifest for {host}/dy/none:nope not found: manifest unknown: manifest unknown\n",
     )
     code, _, err = run_cli("pull", "-a", f"{host}/dy/none")

@@ -172,18 +172,23 @@ class _Puller:
 
         wanted = platform or host_platform()
         label = str(ref.digest) if ref.digest is not None else ref.tag
-        self.progress(Event(f"Pulling from {ref.path}", id=label))
+        # Docker prints the heading once the registry has answered with the manifest: an unreachable or
+        # untrusted registry, or a missing manifest, leaves stdout empty (observed with Docker 20.10).
+        heading: Event | None = Event(f"Pulling from {ref.path}", id=label)
         target: str | Digest = ref.digest if ref.digest is not None else (ref.tag or "latest")
         with self.store.lease():
             try:
                 head = self.client.head_manifest(ref.path, target)
             except (errors.Unauthorized, errors.Forbidden) as exc:
                 raise _access_denied(ref, exc) from exc
+            if head is not None:
+                self.progress(heading)
+                heading = None
             if head is not None and head.digest is not None:
                 image_id = self._local_image(head.digest, wanted, platform is not None)
                 if image_id is not None:
                     return self._finish(ref, image_id, head.digest, records=None, sources=())
-            resolved = self._resolve(ref, target, wanted, platform is not None)
+            resolved = self._resolve(ref, target, wanted, platform is not None, heading)
             manifest = resolved.manifest
             if manifest.config is None:
                 raise errors.Unsupported(f"{ref.familiar()}: the manifest has no config")
@@ -197,7 +202,9 @@ class _Puller:
             self._register(manifest.config, config_raw, layers, records)
             return self._finish(ref, image_id, resolved.top.digest, records=None, sources=sources)
 
-    def _resolve(self, ref: Reference, target: str | Digest, wanted: Platform, explicit: bool) -> _Resolved:
+    def _resolve(
+        self, ref: Reference, target: str | Digest, wanted: Platform, explicit: bool, heading: Event | None = None
+    ) -> _Resolved:
         from ..oci import mediatypes as mt
         from ..oci.manifest import Index, MediaTypeConflict, parse_manifest_or_index
         from ..oci.platform import select_manifest
@@ -208,6 +215,8 @@ class _Puller:
             raise _named(errors.NotFound, f"manifest for {ref.familiar()} not found: {exc}", exc) from exc
         except (errors.Unauthorized, errors.Forbidden) as exc:
             raise _access_denied(ref, exc) from exc
+        if heading is not None:
+            self.progress(heading)
         resolved = _Resolved(top)
         fetched, platform_text = top, None
         named: Descriptor | None = None  # the index entry that led here
