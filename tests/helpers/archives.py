@@ -218,3 +218,48 @@ def gzip_bomb(size: int) -> bytes:
             g.write(chunk[: min(left, len(chunk))])
             left -= len(chunk)
     return out.getvalue()
+
+
+def multi_platform_archive(
+    name: str, archs: list[str], *, manifest_json: str | None = None, missing: tuple[str, ...] = ()
+) -> tuple[ArchiveBuilder, dict[str, str]]:
+    """An OCI archive of one index (an image per architecture) named ``name`` the containerd way.
+
+    ``manifest_json`` adds a manifest.json listing only that architecture's image, as ``ctr images
+    export`` writes it; the blobs of the ``missing`` architectures are left out, as an export without
+    ``--all-platforms`` does. Returns the builder and arch → image ID."""
+    b = ArchiveBuilder()
+    descriptors = []
+    ids: dict[str, str] = {}
+    paths: dict[str, tuple[str, str]] = {}
+    for arch in archs:
+        layer = layer_tar({"etc/arch": arch.encode()})
+        config = json.loads(image_config([sha(layer)]))
+        config["architecture"] = arch
+        raw = json.dumps(config).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(raw), "size": len(raw)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha(layer), "size": len(layer)}],
+        }).encode()
+        if arch not in missing:
+            for blob in (layer, raw, manifest):
+                b.file(f"blobs/sha256/{sha(blob)[7:]}", blob)
+        descriptors.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(manifest),
+                            "size": len(manifest), "platform": {"os": "linux", "architecture": arch}})
+        ids[arch] = sha(raw)
+        paths[arch] = (f"blobs/sha256/{sha(raw)[7:]}", f"blobs/sha256/{sha(layer)[7:]}")
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": descriptors}).encode()
+    b.file(f"blobs/sha256/{sha(index)[7:]}", index)
+    b.file("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+    full = f"docker.io/{name}"  # ``name`` is a familiar repo:tag on Docker Hub
+    b.json("index.json", {"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": sha(index), "size": len(index),
+        "annotations": {"io.containerd.image.name": full, "org.opencontainers.image.ref.name": name.rsplit(":", 1)[1]},
+    }]})
+    if manifest_json is not None:
+        config_path, layer_path = paths[manifest_json]
+        b.json("manifest.json", [{"Config": config_path, "RepoTags": [name], "Layers": [layer_path]}])
+    return b, ids

@@ -10,7 +10,9 @@ import pytest
 
 from dockyard.store import Store
 from dockyard.store.images import repo_tags
-from tests.helpers.archives import Img, layer_tar, legacy_archive, oci_archive, sha, skopeo_archive
+from tests.helpers.archives import (
+    Img, layer_tar, legacy_archive, multi_platform_archive, oci_archive, sha, skopeo_archive,
+)
 from tests.helpers.cli import Result, run_cli, run_cli_process_binary
 
 pytestmark = pytest.mark.integration
@@ -176,6 +178,29 @@ def test_platform_filter(store_root, tmp_path):
     assert image_tags(store_root, A.id) == []
     code, out, err = load(tmp_path, legacy_archive([A]).build(), "--platform", "linux/amd64")
     assert code == 0
+
+
+def test_platform_from_index_when_manifest_json_lists_another(store_root, tmp_path):
+    # ctr images export --all-platforms: manifest.json names only the host's image, index.json all of them
+    builder, ids = multi_platform_archive("dyload/multi:1", ["amd64", "arm64"], manifest_json="amd64")
+    code, out, err = load(tmp_path, builder.build())
+    assert (code, out, err) == (0, "Loaded image: dyload/multi:1\n", "")
+    assert image_tags(store_root, ids["amd64"]) == ["dyload/multi:1"]
+    code, out, err = load(tmp_path, builder.build(), "--platform", "linux/arm64")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "Loaded image: dyload/multi:1"
+    assert image_tags(store_root, ids["arm64"]) == ["dyload/multi:1"]
+    assert errors_of(store_root) == []
+
+
+def test_platform_absent_from_both_manifest_json_and_index(store_root, tmp_path):
+    # A plain ctr export carries the host's blobs only; an image that is only in a Docker 25+ index, too
+    for archs, missing in ((["amd64", "arm64"], ("arm64",)), (["amd64"], ())):
+        builder, ids = multi_platform_archive("dyload/multi:1", archs, manifest_json="amd64", missing=missing)
+        code, out, err = load(tmp_path, builder.build(), "--platform", "linux/arm64")
+        assert (code, out) == (1, "")
+        assert "no image in the archive matches the platform linux/arm64" in err
+        assert image_tags(store_root, ids["amd64"]) == []
 
 
 def test_parent_saved_after_its_child_is_linked(store_root, tmp_path):

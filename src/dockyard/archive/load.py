@@ -377,8 +377,25 @@ def _from_docker_manifest(col: _Collector, platform: Platform | None) -> list[_I
     if not images and doc and platform is not None:
         from ..oci.platform import format_platform
 
+        # containerd's `export --all-platforms` lists only the host's image in manifest.json; the
+        # others are in the archive all the same, reachable through index.json.
+        others = _platform_from_index(col, platform)
+        if others:
+            return others
         raise errors.NotFound(f"no image in the archive matches the platform {format_platform(platform)}")
     return images
+
+
+def _platform_from_index(col: _Collector, platform: Platform) -> list[_Image]:
+    """The images of index.json for ``platform``; none when there is no usable index or no such image."""
+    if "index.json" not in col.documents or "oci-layout" not in col.documents:
+        return []
+    try:
+        found = _from_oci_index(col, platform)
+    except (DockyardError, _Missing):
+        return []  # the index lacks that platform's blobs (an export of the host's only): not found stands
+    # A plain manifest in index.json carries no platform of its own; its config decides.
+    return [image for image in found if _platform_ok(image.config, platform)]
 
 
 def _manifests_by_config(col: _Collector) -> dict[str, list[Manifest]]:
