@@ -92,14 +92,50 @@ def go_method(method: str) -> str:
     return method[:1].upper() + method[1:].lower()
 
 
+# Go's crypto/tls names for the alerts a server may send, keyed by OpenSSL's reason without its
+# SSLV3_/TLSV1_/TLSV13_ and ALERT_ prefixes; Go reports one as "remote error: tls: <name>".
+_GO_ALERT_NAMES = {
+    "BAD_CERTIFICATE": "bad certificate",
+    "CERTIFICATE_REQUIRED": "certificate required",
+    "UNKNOWN_CA": "unknown certificate authority",
+    "CERTIFICATE_UNKNOWN": "unknown certificate",
+    "CERTIFICATE_EXPIRED": "expired certificate",
+    "CERTIFICATE_REVOKED": "revoked certificate",
+    "UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "HANDSHAKE_FAILURE": "handshake failure",
+    "PROTOCOL_VERSION": "protocol version not supported",
+    "INSUFFICIENT_SECURITY": "insufficient security level",
+    "ACCESS_DENIED": "access denied",
+    "ILLEGAL_PARAMETER": "illegal parameter",
+    "DECODE_ERROR": "error decoding message",
+    "DECRYPT_ERROR": "error decrypting message",
+    "INTERNAL_ERROR": "internal error",
+    "UNRECOGNIZED_NAME": "unrecognized name",
+    "NO_APPLICATION_PROTOCOL": "no application protocol",
+    "UNEXPECTED_MESSAGE": "unexpected message",
+}
+
+
+def _remote_alert(reason: str) -> str | None:
+    """``remote error: tls: …`` for an alert the server sent (OpenSSL reason ``…_ALERT_…``), else None."""
+    for prefix in ("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_"):
+        if reason.startswith(prefix):
+            name = reason[len(prefix) :]
+            return f"remote error: tls: {_GO_ALERT_NAMES.get(name, name.lower().replace('_', ' '))}"
+    return None
+
+
 def describe_transport_error(method: str, url: str, exc: BaseException) -> tuple[str, bool]:
     """A Go-like message for a failed request and whether it was a TLS failure."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
             reason = getattr(cause, "reason", "") or ""
+            alert = _remote_alert(reason)
             if reason == "WRONG_VERSION_NUMBER" or "wrong version number" in str(cause):
                 text = "http: server gave HTTP response to HTTPS client"
+            elif alert is not None:
+                text = alert
             elif isinstance(cause, ssl.SSLCertVerificationError):
                 text = f"x509: {cause.verify_message}" if cause.verify_message else str(cause)
                 if "unable to get local issuer" in text or "self-signed" in text or "self signed" in text:
