@@ -73,6 +73,9 @@ def push(
         limit = concurrency or transport.hosts.settings.max_concurrent_uploads
         pusher = _Pusher(store, client, progress, limit)
         progress(Event(f"The push refers to repository [{ref.name}]"))
+        # Docker reaches the registry before any layer is listed: an unreachable or untrusted registry
+        # fails right after the heading, with no "Preparing" lines.
+        client.ping()
         with store.lease():
             return [pusher.push_image(target, image_id) for target, image_id in targets]
     finally:
