@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import limits, machine, operations, report, store
 from bench.peers import DockerDaemon, PeerError, Registry, podman_base
-from bench.results import RunResults
+from bench.results import RunResults, merge
 from bench.workload import FULL, QUICK, busybox_tar, ensure_workload
 
 HERE = Path(__file__).resolve().parent
@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
             if only & {"push", "save"}:
                 held = operations.stock_stores(bench, workload, source)
                 if "push" in only:
-                    results.operations.append(operations.push(bench, workload, held))
+                    results.operations += operations.push(bench, workload, held)
                 if "save" in only:
                     results.operations.append(operations.save(bench, workload, held))
             if "load" in only:
@@ -124,6 +124,9 @@ def main(argv: list[str]) -> int:
             bench.pm("rmi", "-af", check=False)
     results.profiles = bench.profiles
     results.settings["bench run time"] = f"{(time.monotonic() - started) / 60:.1f} min"
+    if only != set(ALL) and saved.exists():
+        results = merge(store.load(saved), results, only, ALL)
+        log(f"merged with the earlier results in {saved}")
     store.dump(results, saved)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report.render(results))

@@ -69,3 +69,29 @@ class RunResults:
     limits: list[LimitResult] = field(default_factory=list)
     profiles: list[ProfileResult] = field(default_factory=list)  # one per dockyard operation that ran
     notes: list[str] = field(default_factory=list)
+
+
+def group_of(key: str) -> str:
+    """The `--only` name an operation key belongs to ("images-1000" -> "images", "push-blobs" -> "push")."""
+    return key.split("-", 1)[0]
+
+
+def merge(previous: RunResults, fresh: RunResults, ran: set[str], order: tuple[str, ...]) -> RunResults:
+    """A partial run's results laid over the last full set: what ran replaces, what did not is kept."""
+    kept = [op for op in previous.operations if group_of(op.key) not in ran]
+    new = [op for op in fresh.operations if group_of(op.key) in ran]
+    rank = {name: i for i, name in enumerate(order)}
+    operations = sorted(kept + new, key=lambda op: rank.get(group_of(op.key), len(rank)))  # stable within a group
+    profiles = [p for p in previous.profiles if group_of(p.operation) not in ran] + fresh.profiles
+    settings = {**previous.settings, **fresh.settings}
+    settings["partial re-runs"] = "; ".join(
+        x for x in (previous.settings.get("partial re-runs", ""),
+                    f"{', '.join(sorted(ran))} on {fresh.machine.get('date', '?')}") if x)
+    return RunResults(
+        machine={**previous.machine, **{k: v for k, v in fresh.machine.items() if k != "date"}},
+        settings=settings,
+        operations=operations,
+        limits=fresh.limits if "limits" in ran else previous.limits,
+        profiles=profiles,
+        notes=previous.notes + fresh.notes,
+    )

@@ -130,3 +130,25 @@ def test_output_sizes_are_shown_with_the_commands() -> None:
     op = OperationResult("save", "save", "", [ToolResult("dockyard", [1.0], command="dockyard save",
                                                          output_bytes=365_000_000)])
     assert "- `dockyard`: `dockyard save` (wrote 365 MB)" in report.render_operation(op)
+
+
+def test_a_partial_run_replaces_only_what_it_measured() -> None:
+    from bench.results import merge
+
+    def op(key: str, seconds: float) -> OperationResult:
+        return OperationResult(key, key, "", [ToolResult("dockyard", [seconds])])
+
+    order = ("limits", "version", "images", "pull", "push")
+    before = RunResults({"date": "d1"}, {"mode": "full"},
+                        operations=[op("images-1", 1), op("pull", 1), op("push", 1), op("push-blobs", 1)],
+                        limits=[LimitResult("sha256", 1, [1.0])],
+                        profiles=[ProfileResult("push", "", 1, [], "", ""), ProfileResult("pull", "", 1, [], "", "")])
+    after = RunResults({"date": "d2"}, {"mode": "full"}, operations=[op("push", 2), op("push-blobs", 2)],
+                       profiles=[ProfileResult("push-blobs", "", 2, [], "", "")])
+    merged = merge(before, after, {"push"}, order)
+    assert [(o.key, o.tools[0].samples) for o in merged.operations] == [
+        ("images-1", [1]), ("pull", [1]), ("push", [2]), ("push-blobs", [2])]
+    assert [p.operation for p in merged.profiles] == ["pull", "push-blobs"]
+    assert merged.limits == before.limits
+    assert merged.machine["date"] == "d1"
+    assert merged.settings["partial re-runs"] == "push on d2"
