@@ -61,10 +61,26 @@ def reading(top: list[tuple[str, float]], total: float) -> str:
     return f"Own time is highest in: {lead}."
 
 
+SERIAL_OPERATIONS = ("pull", "push", "push-blobs")
+
+
 def profile(case: Case, operation: str, workdir: Path, log=print) -> ProfileResult | None:
-    """One more run of ``case`` (a dockyard command) under pyinstrument, with the same preparation."""
+    """One more run of ``case`` (a dockyard command) under pyinstrument, with the same preparation.
+
+    Transfers run their layers on worker threads, which pyinstrument does not sample; for those the
+    profiled run moves one blob at a time (``max-concurrent-*`` = 1 runs the jobs on the main thread), so
+    the profile shows the per-byte work rather than a wait.
+    """
     if case.result.status != OK or not ensure_pyinstrument(log):
         return None
+    env = dict(case.env or {})
+    note = ""
+    if operation in SERIAL_OPERATIONS:
+        settings = workdir / "serial-transfers.toml"
+        settings.write_text("max-concurrent-downloads = 1\nmax-concurrent-uploads = 1\n")
+        env["DOCKYARD_CONFIG"] = str(settings)
+        note = (" This run moved one layer at a time (max-concurrent-downloads/uploads = 1) so that the layer "
+                "work ran on the main thread, where pyinstrument samples.")
     session_file = workdir / f"profile-{operation}.pyisession"
     cli_args = list(case.argv)[1:]  # the entry-point script's arguments; the module is the same CLI
     if case.prepare:
@@ -72,7 +88,7 @@ def profile(case: Case, operation: str, workdir: Path, log=print) -> ProfileResu
     done = subprocess.run(
         [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session_file), "-m", "dockyard",
          *cli_args],
-        env=case.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env or None, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     if case.cleanup:
         case.cleanup()
@@ -88,4 +104,4 @@ def profile(case: Case, operation: str, workdir: Path, log=print) -> ProfileResu
     lines = [line for line in tree.splitlines() if "pyinstrument --load-prev" not in line
              and "To view this report" not in line]
     return ProfileResult(operation, "dockyard " + " ".join(cli_args), total, top, "\n".join(lines[:70]).strip("\n"),
-                         reading(top, total))
+                         reading(top, total) + note)
