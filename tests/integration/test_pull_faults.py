@@ -171,7 +171,7 @@ def test_flipped_byte_fails_naming_the_digest_then_a_clean_pull_works(
     proxy.flip.add(blob)
     code, _, err = run_cli("pull", f"{proxy.host}/dy/flip:1")
     assert code == 1
-    assert err.startswith(f"Error response from daemon: filesystem layer verification failed for digest {blob}")
+    assert err.startswith(f"filesystem layer verification failed for digest {blob}")
     with Store.open(store_root) as store:
         assert store.meta.all_tags() == [] and store.meta.list_images() == []
         assert not store.content.has(img.layer_digests[0])

@@ -68,12 +68,15 @@ def test_quiet_all_tags_and_errors(registry: RegistryServer, store_root: Path, b
     assert sorted(line for line in out.splitlines() if ": digest: " in line)[0].startswith("a: digest: ")
     assert sorted(registry_client(registry).list_tags("dy/tags")) == ["a", "b"]
 
-    assert run_cli("push", f"{registry.host}/dy/absent") == (
-        1, "Using default tag: latest\n",
-        f"Error response from daemon: tag does not exist: {registry.host}/dy/absent:latest\n",
-    )
-    assert run_cli("push", "-a", f"{registry.host}/dy/absent") == (
-        1, "", f"Error response from daemon: An image does not exist locally with the tag: {registry.host}/dy/absent\n",
+    # As Docker: the heading starts the progress stream, so these errors come inside it, without the
+    # "Error response from daemon: " prefix; a repository with no local tag at all is named as such.
+    heading = f"The push refers to repository [{registry.host}/dy/absent]\n"
+    missing = f"An image does not exist locally with the tag: {registry.host}/dy/absent\n"
+    assert run_cli("push", f"{registry.host}/dy/absent") == (1, "Using default tag: latest\n" + heading, missing)
+    assert run_cli("push", "-a", f"{registry.host}/dy/absent") == (1, heading, missing)
+    assert run_cli("push", "-q", f"{registry.host}/dy/absent:3") == (1, "", missing)
+    assert run_cli("push", f"{repo}:nope") == (
+        1, f"The push refers to repository [{repo}]\n", f"tag does not exist: {repo}:nope\n",
     )
     assert run_cli("push", "-a", f"{repo}:a") == (1, "", "tag can't be used with --all-tags/-a\n")
 

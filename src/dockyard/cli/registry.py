@@ -41,7 +41,32 @@ class ClientError(DockyardError):
 def _renderer(ctx: Context, quiet: bool) -> Any:
     from dockyard.transfer.progress import renderer_for
 
-    return renderer_for(ctx.stdout, quiet=quiet, tty=ctx.stdout_isatty())
+    return _StreamStart(renderer_for(ctx.stdout, quiet=quiet, tty=ctx.stdout_isatty()))
+
+
+class _StreamStart:
+    """Remembers whether the progress stream has begun (even when -q shows none of it).
+
+    Docker's engine answers pull and push with a progress stream: an error before the stream's first
+    message is an HTTP error the CLI prefixes with "Error response from daemon: "; an error after it
+    arrives inside the stream and is printed as it is.
+    """
+
+    def __init__(self, renderer: Any) -> None:
+        self._renderer = renderer
+        self.started = False
+
+    def __call__(self, event: Any) -> None:
+        self.started = True
+        self._renderer(event)
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    def in_stream(self, error: DockyardError) -> DockyardError:
+        if self.started:
+            error.client = True
+        return error
 
 
 def _write(stream: Any, text: str) -> None:
@@ -77,6 +102,8 @@ def run_pull(ctx: Context, opts: Options, args: list[str]) -> int:
         from dockyard.transfer.progress import Event
 
         renderer(Event(f"Status: {status} {ref.familiar()}"))
+    except DockyardError as error:
+        raise renderer.in_stream(error) from None
     finally:
         renderer.close()
     _write(ctx.stdout, f"{ref}\n")
@@ -105,6 +132,8 @@ def run_push(ctx: Context, opts: Options, args: list[str]) -> int:
     renderer = _renderer(ctx, quiet)
     try:
         ctx.engine.push(ref, all_tags=all_tags, progress=renderer)
+    except DockyardError as error:
+        raise renderer.in_stream(error) from None
     finally:
         renderer.close()
     if quiet:

@@ -53,26 +53,25 @@ def push(
     from ..store.images import image_for_reference
 
     progress = progress or null_sink
-    targets: list[tuple[Reference, str]] = []
-    if all_tags:
-        for row in store.meta.all_tags():
-            if row.repository == ref.name:
-                targets.append((ref.with_tag(row.tag), row.image_id))
-        if not targets:
-            raise errors.NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
-    else:
+    # As moby's Push: the heading comes first, so the lookups below already fail inside the stream.
+    progress(Event(f"The push refers to repository [{ref.name}]"))
+    in_repository = [(ref.with_tag(row.tag), row.image_id) for row in store.meta.all_tags()
+                     if row.repository == ref.name]
+    if not in_repository:  # moby checks the repository before the tag, whatever was asked for
+        raise errors.NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
+    targets: list[tuple[Reference, str]] = in_repository
+    if not all_tags:
         tagged = ref.with_default_tag()
         image_id = image_for_reference(store, tagged)
         if image_id is None:
             raise errors.NotFound(f"tag does not exist: {tagged.familiar()}")
-        targets.append((tagged, image_id))
+        targets = [(tagged, image_id)]
     own = transport is None
     transport = transport or make_transport()
     try:
         client = open_client(ref.domain, transport=transport, docker_config_dir=docker_config_dir, push=True)
         limit = concurrency or transport.hosts.settings.max_concurrent_uploads
         pusher = _Pusher(store, client, progress, limit)
-        progress(Event(f"The push refers to repository [{ref.name}]"))
         # Docker reaches the registry before any layer is listed: an unreachable or untrusted registry
         # fails right after the heading, with no "Preparing" lines.
         client.ping()
