@@ -26,31 +26,13 @@ from dockyard.cli.main import run
 from dockyard.layers import scan
 from dockyard.store import Store
 from tests.helpers.archives import Img, layer_tar, legacy_archive
+from tests.helpers.hazards import seed, state
 from tests.helpers.registry import RegistryServer
 from tests.helpers.registry_images import put_image
 
 pytestmark = pytest.mark.integration
 
 NOBODY = 65534
-BASE = Img([layer_tar({"base": b"base"})], ["dyhz/pre:1"])
-
-
-# -- shared by the hazard modules -------------------------------------------------------------------
-def seed(store_root: Path, tmp_path: Path) -> None:
-    """A store that already holds a tagged image (what must survive every hazard)."""
-    path = tmp_path / "seed.tar"
-    path.write_bytes(legacy_archive([BASE]).build())
-    assert run("dockyard", ["load", "-q", "-i", str(path)]) == 0
-
-
-def state(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """Tags and images, after asserting the store passes its own check."""
-    with Store.open(root) as store:
-        assert [str(p) for p in store.check() if p.severity == "error"] == []
-        return sorted((t.name, t.image_id) for t in store.meta.all_tags()), sorted(
-            i.id for i in store.meta.list_images())
-
-
 # -- 7: special files as a real non-root user -------------------------------------------------------
 # The interpreter lives under root's home (0700), so the child starts as root, imports what it needs,
 # and only then drops to 65534 for good before touching the layer.

@@ -32,7 +32,7 @@ from dockyard.store import Store
 from dockyard.transfer.pull import pull
 from tests.helpers.archives import image_config, layer_tar, sha
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_hazards_layers import seed, state
+from tests.helpers.hazards import seed, state
 from tests.helpers.cli import run_cli
 from tests.helpers.registry_images import put_image
 
@@ -368,7 +368,7 @@ def test_429_rate_limit_headers_reach_the_user_on_stderr(
     registry: RegistryServer, store_root: Path
 ) -> None:
     """25 (CLI, real registry behind a proxy): the pull waits out the 429 and says why on stderr."""
-    from tests.integration.test_pull_faults import FaultProxy
+    from tests.helpers.faults import FaultProxy
 
     img = put_image(registry, "dyhz/limited", "1", [layer_tar({"f": b"f"})])
     proxy = FaultProxy(registry.host)

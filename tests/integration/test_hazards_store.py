@@ -14,7 +14,7 @@ from dockyard.cli.main import run
 from dockyard.store import Store
 from tests.helpers.archives import Img, layer_tar, legacy_archive
 from tests.helpers.registry import RegistryServer
-from tests.integration.test_hazards_layers import BASE, seed, state
+from tests.helpers.hazards import BASE, seed, state
 from tests.helpers.cli import run_cli
 from tests.helpers.registry_images import registry_client
 
