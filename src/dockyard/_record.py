@@ -13,9 +13,19 @@ on them; ``dataclasses.fields``/``asdict`` do not (use ``record_fields``/``repla
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, TypeVar, dataclass_transform, overload
 
-_T = TypeVar("_T")
+# typing costs ~10 ms of start-up (it imports re, collections, contextlib ...); only type checkers need it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar, dataclass_transform, overload
+
+    _T = TypeVar("_T")
+else:
+    def dataclass_transform(**_kwargs: object) -> object:
+        return lambda f: f
+
+    def overload(f: object) -> object:
+        return f
 
 
 class _Missing:
@@ -132,10 +142,18 @@ def _make_init(cls: type, fields: list[Field], frozen: bool) -> Callable[..., No
     if "__post_init__" in {n for c in cls.__mro__ for n in c.__dict__}:
         body.append("self.__post_init__()")
     src = f"def __init__({', '.join(args)}):\n " + ("\n ".join(body) or "pass")
-    exec(src, ns)
-    init = ns["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init  # type: ignore[no-any-return]
+
+    # The exec (most of a record's cost) waits for the first instance: a module defines many records a
+    # given command never makes (metadata's eight, for `images`).
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        exec(src, ns)
+        init = ns["__init__"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
 def _frozen_setattr(self: Any, name: str, value: Any) -> None:

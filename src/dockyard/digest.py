@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-import re
+from ._lazyre import lazy_compile
 from ._record import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from .errors import DigestMismatch, InvalidDigest, SizeMismatch
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import hashlib
+    from typing import BinaryIO, Protocol
+
+    class Readable(Protocol):
+        def read(self, size: int = -1, /) -> bytes: ...
+
+else:
+
+    def __getattr__(name: str) -> object:
+        # Readable is a typing.Protocol, made when a module first imports it: typing costs start-up ~10 ms.
+        if name == "Readable":
+            from typing import Protocol
+
+            class Readable(Protocol):
+                def read(self, size: int = -1, /) -> bytes: ...
+
+            globals()["Readable"] = Readable
+            return Readable
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _ALGORITHM_HEX_LENGTH = {"sha256": 64, "sha512": 128}
 # OCI descriptor grammar: algorithm components joined by + . _ -, then ':' and the encoded part.
-_DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-_LOWER_HEX = re.compile(r"[a-f0-9]+")
+_DIGEST_GRAMMAR = lazy_compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_LOWER_HEX = lazy_compile(r"[a-f0-9]+")
 
 CHUNK = 1 << 20
 
@@ -76,10 +94,6 @@ def new_hasher(algorithm: str = "sha256") -> "hashlib._Hash":
 def is_hex_id(text: str) -> bool:
     """True for a full 64-character lowercase hex string (an image ID without its prefix)."""
     return len(text) == 64 and _LOWER_HEX.fullmatch(text) is not None
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class VerifyingReader:

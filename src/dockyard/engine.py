@@ -8,11 +8,12 @@ used, so a command pays only for what it touches.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, BinaryIO
     from .digest import Digest
     from .oci.platform import Platform
     from .reference import Reference
@@ -33,15 +34,28 @@ if TYPE_CHECKING:
 class Engine:
     def __init__(
         self,
-        root: Path | None = None,
-        docker_config_dir: Path | None = None,
+        root: str | Path | None = None,
+        docker_config_dir: str | Path | None = None,
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
+        # Either may be text: a Path is made only when asked for (pathlib costs `images` start-up time).
         self._root = root
-        self.docker_config_dir = docker_config_dir
+        self._docker_config_dir = docker_config_dir
         # Registry notes meant for the user (rate limits, 299 warnings); the front end prints them.
         self.on_warning = on_warning
         self._store: Store | None = None
+
+    @property
+    def docker_config_dir(self) -> Path | None:
+        if isinstance(self._docker_config_dir, str):
+            from pathlib import Path
+
+            self._docker_config_dir = Path(self._docker_config_dir)
+        return self._docker_config_dir
+
+    @docker_config_dir.setter
+    def docker_config_dir(self, value: str | Path | None) -> None:
+        self._docker_config_dir = value
 
     @property
     def store(self) -> Store:

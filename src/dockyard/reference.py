@@ -6,7 +6,7 @@ code that builds registry URLs or store keys from one never re-checks it.
 
 from __future__ import annotations
 
-import re
+from ._lazyre import ASCII, lazy_compile
 from ._record import dataclass, replace
 
 from .digest import Digest
@@ -38,13 +38,13 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}"
 _NAME = rf"(?:{_DOMAIN_AND_PORT}/)?{_REMOTE_NAME}"
 
-# re.ASCII: Go's \w is ASCII-only.
-_REFERENCE_RE = re.compile(rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?", re.ASCII)
-_NAME_SPLIT_RE = re.compile(rf"(?:({_DOMAIN_AND_PORT})/)?({_REMOTE_NAME})", re.ASCII)
-_TAG_RE = re.compile(_TAG, re.ASCII)
-_IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}")
-_IMAGE_ID_RE = re.compile(r"(?:sha256:)?[a-f0-9]{64}")
-_ID_PREFIX_RE = re.compile(r"(?:sha256:)?[a-f0-9]{1,64}")
+# ASCII: Go's \w is ASCII-only. Compiled on first use: the grammar is large and a listing never needs it.
+_REFERENCE_RE = lazy_compile(rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?", ASCII)
+_NAME_SPLIT_RE = lazy_compile(rf"(?:({_DOMAIN_AND_PORT})/)?({_REMOTE_NAME})", ASCII)
+_TAG_RE = lazy_compile(_TAG, ASCII)
+_IDENTIFIER_RE = lazy_compile(r"[a-f0-9]{64}")
+_IMAGE_ID_RE = lazy_compile(r"(?:sha256:)?[a-f0-9]{64}")
+_ID_PREFIX_RE = lazy_compile(r"(?:sha256:)?[a-f0-9]{1,64}")
 
 
 _GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",

@@ -11,14 +11,17 @@ Every parse failure raises :class:`~dockyard.errors.UsageError`; the front end a
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable, Sequence
+from .._lazyre import lazy_compile
 from .._record import dataclass, field
 from enum import Enum
-from typing import Any
 
 from dockyard.errors import UsageError
 from dockyard.goquote import go_quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any
 
 
 class FlagKind(Enum):
@@ -284,7 +287,7 @@ def parse_go_int(text: str) -> int:
     return -value if negative else value
 
 
-_RAM_SIZE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+_RAM_SIZE = lazy_compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 _RAM_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 
 

@@ -7,16 +7,16 @@ classic table otherwise. Beyond docker: ``--sort created|size|repository|tag``.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.errors import InvalidArgument
 from dockyard.render.formatter import FormatSpec, RowContext
 from dockyard.render.units import human_duration, human_size, truncate_id
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, ClassVar
     from dockyard.cli.context import Context
     from dockyard.cli.flags import Options
     from dockyard.store.listing import ImageSummary
@@ -210,11 +210,18 @@ _BUILTIN_COLUMNS: dict[str, tuple[str, ...]] = {
 def _aligned(lines: list[list[str]]) -> str:
     """docker's tabwriter (minwidth 10, padding 3) for ASCII cells, every line with the same cell count:
     each cell but a line's last is padded to its column's width."""
-    widths = [max(10, max(len(line[i]) for line in lines) + 3) for i in range(len(lines[0]) - 1)]
-    out = []
-    for line in lines:
-        out.append("".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[-1] + "\n")
-    return "".join(out)
+    columns = list(zip(*lines))
+    padded: list[Sequence[str]] = []
+    for column in columns[:-1]:
+        width = max(10, max(map(len, column)) + 3)
+        padded.append([cell.ljust(width) for cell in column])
+    padded.append(columns[-1])
+    return "".join(["".join(cells) + "\n" for cells in zip(*padded)])
+
+
+# Columns that depend only on the image (not on the repository, tag or digest of the row): computed once
+# per image, as a store with many tags per image repeats them on every row.
+_PER_IMAGE_COLUMNS = frozenset({"ID", "CreatedSince", "Size"})
 
 
 def render_builtin(template: str, rows: Sequence[ImageRow]) -> str | None:
@@ -223,11 +230,25 @@ def render_builtin(template: str, rows: Sequence[ImageRow]) -> str | None:
     names = _BUILTIN_COLUMNS.get(template)
     if names is None:
         return None
-    lines = [[getattr(row, name)() for name in names] for row in rows]
+    cached: dict[tuple[int, str], str] = {}
+    lines = []
+    for row in rows:
+        line = []
+        for name in names:
+            if name in _PER_IMAGE_COLUMNS:
+                key = (id(row.image), name)
+                cell = cached.get(key)
+                if cell is None:
+                    cell = cached[key] = getattr(row, name)()
+            else:
+                cell = getattr(row, name)()
+            line.append(cell)
+        lines.append(line)
     if template == QUIET_FORMAT:
-        return "".join(line[0] + "\n" for line in lines)
+        return "".join([line[0] + "\n" for line in lines])
     lines.insert(0, [IMAGE_HEADERS[name] for name in names])
-    if not all(cell.isascii() and "\t" not in cell and "\n" not in cell for line in lines for cell in line):
+    text = "".join(["".join(line) for line in lines])
+    if not text.isascii() or "\t" in text or "\n" in text:
         return None
     return _aligned(lines)
 
@@ -253,8 +274,15 @@ def image_format(source: str, *, quiet: bool, digests: bool) -> str:
 def config_images_format(ctx: Context) -> str:
     """``imagesFormat`` from docker's ``config.json`` ("" when missing or unreadable)."""
     try:
-        doc = json.loads((ctx.docker_config_dir / "config.json").read_text(encoding="utf-8"))
+        with open(ctx.docker_config_file("config.json"), encoding="utf-8") as file:
+            text = file.read()
     except (OSError, ValueError):
+        return ""
+    import json  # only when there is a config: json is start-up time the default table never needs
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
         return ""
     value = doc.get("imagesFormat") if isinstance(doc, dict) else None
     return value if isinstance(value, str) else ""

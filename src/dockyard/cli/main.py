@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from .._record import replace
-from pathlib import Path
 
 from dockyard.cli.command import (
     NO_ARGS,
@@ -455,15 +454,21 @@ ROOT_DESCRIPTION = "A daemonless, Docker-compatible container image manager"
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
-def global_flags() -> tuple[Flag, ...]:
-    from dockyard.cli.context import default_docker_config_dir, default_store_root
+def global_flags(*, help_defaults: bool = True) -> tuple[Flag, ...]:
+    """The root command's flags. Parsing never reads the ``(default …)`` texts of ``--config`` and
+    ``--root``; ``help_defaults=False`` leaves them out, as working them out costs start-up time."""
+    config_text = root_text = None
+    if help_defaults:
+        from dockyard.cli.context import default_docker_config_dir, default_store_root
 
+        config_text = f'"{default_docker_config_dir()}"'
+        root_text = f'"{default_store_root()}"'
     return (
         Flag(
             name="config",
             help="Location of client config files",
             kind=FlagKind.STRING,
-            default_text=f'"{default_docker_config_dir()}"',
+            default_text=config_text,
         ),
         bool_flag("debug", "Enable debug mode", short="D"),
         string_flag(
@@ -476,7 +481,7 @@ def global_flags() -> tuple[Flag, ...]:
             name="root",
             help="Root directory of the dockyard store",
             kind=FlagKind.STRING,
-            default_text=f'"{default_store_root()}"',
+            default_text=root_text,
         ),
         bool_flag("version", "Print version information and quit", short="v"),
     )
@@ -552,8 +557,7 @@ def _silence_stdout() -> None:
 
 
 def _dispatch(prog: str, argv: list[str]) -> int:
-    root_flags = global_flags()
-    root_set = FlagSet(root_flags, interspersed=False)
+    root_set = FlagSet(global_flags(help_defaults=False), interspersed=False)
     try:
         parsed = root_set.parse(argv)
     except UsageError as err:
@@ -562,7 +566,7 @@ def _dispatch(prog: str, argv: list[str]) -> int:
         _write("stdout", notice + "\n")
     gopts = parsed.options
     if parsed.help_requested:
-        _write("stdout", _root_help(prog, root_flags))
+        _write("stdout", _root_help(prog, global_flags()))
         return 0
     if gopts.version:
         from dockyard.cli.version import version_line
@@ -575,7 +579,7 @@ def _dispatch(prog: str, argv: list[str]) -> int:
         return 1
     args = parsed.args
     if not args:
-        _write("stdout", _root_help(prog, root_flags))
+        _write("stdout", _root_help(prog, global_flags()))
         return 0
 
     name, rest = args[0], args[1:]
@@ -631,8 +635,9 @@ def _dispatch(prog: str, argv: list[str]) -> int:
         _configure_logging("debug" if gopts.debug else log_level)
     ctx = Context(
         prog=prog,
-        root=Path(gopts.root) if gopts.root else None,
-        docker_config_dir=Path(gopts.config) if gopts.config else None,
+        # As text: Context makes Paths when asked, so commands that need none skip importing pathlib.
+        root=gopts.root or None,
+        docker_config_dir=gopts.config or None,
         debug=gopts.debug,
         log_level=log_level,
         command_path=path,
@@ -659,11 +664,11 @@ def _dispatch(prog: str, argv: list[str]) -> int:
 
 def _load_handler(target: str):  # type: ignore[no-untyped-def]
     """Import ``module:function``; None when that module (not one it imports) does not exist yet."""
-    import importlib
-
     module_name, _, function_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        # importlib.import_module, without importing importlib (start-up time): the name is absolute.
+        __import__(module_name)
+        module = sys.modules[module_name]
     except ModuleNotFoundError as err:
         if err.name == module_name:
             return None

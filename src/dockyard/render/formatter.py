@@ -12,16 +12,17 @@ the template's fields, and ``{{json .}}`` of a row is the object of all of them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+
+from .._lazyre import lazy_compile
 from .._record import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.errors import TemplateError
-from dockyard.render.gojson import UnsupportedValue, encode_float, encode_string
-from dockyard.render.tabwriter import tabulate
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, ClassVar
     from dockyard.render.gotemplate import Template
 
 TABLE_KEY = "table"
@@ -29,14 +30,17 @@ JSON_KEY = "json"
 JSON_TEMPLATE = "{{json .}}"
 TEMPLATE_ERROR_PREFIX = "template parsing error: "
 
-_ESCAPES = re.compile(r"\\[tn]")
+_ESCAPES = lazy_compile(r"\\[tn]")
 _ESCAPE_TEXT = {r"\t": "\t", r"\n": "\n"}
 
 
 def preprocess(template: str) -> str:
     """docker's ``preFormat`` on a table or raw template: trim spaces (only spaces) at both ends and turn
     the two-character sequences ``\\t`` and ``\\n`` into TAB and newline."""
-    return _ESCAPES.sub(lambda m: _ESCAPE_TEXT[m.group(0)], template.strip(" "))
+    template = template.strip(" ")
+    if "\\" not in template:
+        return template  # the built-in formats hold real TABs: no regex (nor `re`) needed
+    return _ESCAPES.sub(lambda m: _ESCAPE_TEXT[m.group(0)], template)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def render_rows(
     in table mode preceded by the header line and aligned by the tabwriter (the header is printed
     even with no rows). Raises ``TemplateError`` (prefixed ``template parsing error: ``)."""
     from dockyard.render.gotemplate import docker_funcs
+    from dockyard.render.tabwriter import tabulate
 
     text = spec.resolve(default_table)
     template = _parse(text, docker_funcs())
@@ -173,6 +178,8 @@ class RowContext:
 def go_json_dumps(value: Any, *, escape_html: bool = True) -> str:
     """Encode like Go's ``json.Marshal`` (``escape_html``) or an encoder with HTML escaping off: map keys
     sorted, no spaces, non-ASCII written as is."""
+    from dockyard.render.gojson import UnsupportedValue, encode_float, encode_string  # json: not at start-up
+
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -10,17 +10,18 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .metadata import Metadata
 from .paths import StorePaths, default_root
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+    from collections.abc import Iterator
+    from typing import Any
     from .check import Problem
     from .content import ContentStore
     from .gc import GCResult, PruneLock
@@ -41,7 +42,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY_EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)
 
 
 __all__ = [
@@ -85,7 +88,7 @@ class Store:
     def __init__(self, paths: StorePaths) -> None:
         self.paths = paths
         paths.make_dirs()
-        self.meta = Metadata(paths.database, lambda: self.content)
+        self.meta = Metadata(paths.database_file, lambda: self.content)
 
     @cached_property
     def content(self) -> ContentStore:
@@ -107,8 +110,8 @@ class Store:
         return PruneLock(FileLock(self.paths.locks / "prune.lock", what="prune"))
 
     @classmethod
-    def open(cls, root: Path | None = None) -> Store:
-        return cls(StorePaths(Path(root) if root is not None else default_root()))
+    def open(cls, root: str | os.PathLike[str] | None = None) -> Store:
+        return cls(StorePaths(root if root is not None else default_root()))
 
     @property
     def root(self) -> Path:

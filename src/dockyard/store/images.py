@@ -19,13 +19,13 @@ Lookup order (moby ``daemon/images/image.go`` with the graphdriver store):
 from __future__ import annotations
 
 from .._record import dataclass
-from typing import TYPE_CHECKING
 
 from ..digest import Digest, short_id
 from ..errors import InvalidArgument, InvalidReference, NotFound
 from ..reference import Reference, parse_any
 from .metadata import ImageRecord, Metadata
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import Store
 

@@ -8,16 +8,16 @@ seconds) plus what the tree view needs (platform, per-platform children, in-use 
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable
 from .._record import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from ..errors import DockyardError
 from ..render.filters import Filters, glob_match
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
     from . import Store
 
 ACCEPTED_FILTERS = ("before", "dangling", "label", "reference", "since", "until")
@@ -103,12 +103,16 @@ def familiar_name(repository: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
 class _Ref:
-    sort_key: str  # the full reference text: moby's reference store orders an image's references by it
-    familiar: str  # FamiliarString
-    familiar_name: str
-    is_digest: bool
+    """One tag or repo digest of an image; a plain slotted class, as a large store makes one per tag."""
+
+    __slots__ = ("sort_key", "familiar", "familiar_name", "is_digest")
+
+    def __init__(self, sort_key: str, familiar: str, familiar_name: str, is_digest: bool) -> None:
+        self.sort_key = sort_key  # the full reference text: moby's reference store orders an image's references by it
+        self.familiar = familiar  # FamiliarString
+        self.familiar_name = familiar_name
+        self.is_digest = is_digest
 
     def matches(self, patterns: Iterable[str]) -> bool:
         """reference.FamiliarMatch against any pattern: the familiar string, else the familiar name."""
@@ -167,6 +171,8 @@ def _platform_text(os_name: str, arch: str, variant: str | None) -> str:
 def read_labels(store: Store, image_id: str) -> dict[str, str] | None:
     """``config.Labels`` of the image's config; None when the config has no ``config`` object (moby's
     ``img.Config == nil``), ``{}`` when it has one without labels."""
+    import json
+
     from ..digest import Digest
 
     try:
@@ -190,20 +196,25 @@ class _TimeBounds:
 
 def _time_bounds(store: Store, filters: Filters, now_ns: int) -> _TimeBounds:
     """moby resolves ``before`` to the oldest named image, ``until`` likewise, ``since`` to the newest."""
-    from ..render.timefmt import parse_timestamp
-    from .images import resolve_image
-
+    # Imported only for a filter that needs them: the reference grammar and Go's time parsing are
+    # start-up cost an unfiltered listing does not pay.
     before: int | None = None
     for value in filters.get("before"):
+        from .images import resolve_image
+
         image = resolve_image(store, value)
         if image.created_ns is not None and (before is None or image.created_ns < before):
             before = image.created_ns
     for value in filters.get("until"):
+        from ..render.timefmt import parse_timestamp
+
         stamp = parse_timestamp(value, now_ns)
         if before is None or stamp < before:
             before = stamp
     since: int | None = None
     for value in filters.get("since"):
+        from .images import resolve_image
+
         image = resolve_image(store, value)
         if image.created_ns is not None and (since is None or image.created_ns > since):
             since = image.created_ns

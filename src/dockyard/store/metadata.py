@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
+# threading's own local and Lock, without importing threading (start-up time)
+from _thread import _local as _thread_local, allocate_lock as _allocate_lock
 import time
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from .._record import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from ..digest import Digest
 from ..errors import DataCorrupt, FailedPrecondition, InvalidArgument, Locked, NotFound
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os as _os
+    from collections.abc import Callable, Iterator, Sequence
     from .content import ContentStore
 
 BUSY_TIMEOUT_MS = 120_000
@@ -232,7 +233,7 @@ def go_time_utc(ns: int) -> str:
 # --- connection and migrations ------------------------------------------------------------------------
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: str | _os.PathLike[str]) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -292,12 +293,12 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[s
 
 
 class Metadata:
-    def __init__(self, path: Path, content: Callable[[], ContentStore]) -> None:
+    def __init__(self, path: str | _os.PathLike[str], content: Callable[[], ContentStore]) -> None:
         self.path = path
         self._content = content  # a provider: read-only commands never need the content store
-        self._local = threading.local()
+        self._local = _thread_local()
         self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._all_lock = _allocate_lock()
         self._pid = os.getpid()
         with _database_errors():
             migrate(self._conn())
@@ -310,7 +311,7 @@ class Metadata:
         if self._pid != os.getpid():
             # Forked: the parent's connections must not be used (or closed) here; start afresh.
             self._pid = os.getpid()
-            self._local = threading.local()
+            self._local = _thread_local()
             self._all = []
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -330,7 +331,7 @@ class Metadata:
             for conn in self._all:
                 conn.close()
             self._all.clear()
-        self._local = threading.local()
+        self._local = _thread_local()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import os
-import re
-from .._record import dataclass
-from pathlib import Path
+from .._lazyre import lazy_compile
+from .._record import FrozenInstanceError
 
 from ..digest import Digest
 from ..errors import InvalidArgument
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 # Snapshot directory names are chosen by dockyard itself; this keeps a hostile name from leaving snapshots/.
-_SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SNAPSHOT_NAME = lazy_compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_LEASE_ID = lazy_compile(r"[a-f0-9]{32}")
 
 
 def default_root() -> Path:
     """``DOCKYARD_ROOT``, else ``/var/lib/dockyard`` for root, else the user's XDG data directory."""
+    from pathlib import Path
+
     explicit = os.environ.get("DOCKYARD_ROOT")
     if explicit:
         return Path(explicit)
@@ -35,9 +41,53 @@ def ingest_dirname(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
 class StorePaths:
-    root: Path
+    """The places under a store root.
+
+    The root is kept as text and made a ``Path`` on first use: ``images`` needs only the database file
+    and the directories, and importing pathlib would cost it several ms of start-up. Otherwise this
+    behaves as the frozen record ``StorePaths(root: Path)`` it was.
+    """
+
+    __slots__ = ("_root_text", "_root")
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "_root_text", os.fspath(root))
+        object.__setattr__(self, "_root", None)
+        if not isinstance(root, str):
+            from pathlib import Path  # already imported by whoever made the PathLike, as a rule
+
+            object.__setattr__(self, "_root", root if isinstance(root, Path) else Path(self._root_text))
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            from pathlib import Path
+
+            object.__setattr__(self, "_root", Path(self._root_text))
+        return self._root  # type: ignore[return-value]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.root == other.root  # type: ignore[attr-defined, no-any-return]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.root,))
+
+    def __repr__(self) -> str:
+        return f"StorePaths(root={self.root!r})"
+
+    @property
+    def database_file(self) -> str:
+        """``database`` as text."""
+        return os.path.join(self._root_text, "dockyard.db")
 
     @property
     def blobs(self) -> Path:
@@ -81,13 +131,14 @@ class StorePaths:
         return self.snapshots / name
 
     def lease_lock(self, lease_id: str) -> Path:
-        if not re.fullmatch(r"[a-f0-9]{32}", lease_id):
+        if not _LEASE_ID.fullmatch(lease_id):
             raise InvalidArgument(f"invalid lease id {lease_id!r}")
         return self.leases / f"{lease_id}.lock"
 
     def make_dirs(self) -> None:
-        for directory in (self.blobs, self.ingest, self.snapshots, self.containers, self.leases, self.locks):
-            directory.mkdir(parents=True, exist_ok=True)
+        root = self._root_text
+        for directory in ("content/blobs", "content/ingest", "snapshots", "containers", "leases", "locks"):
+            os.makedirs(os.path.join(root, directory), exist_ok=True)
 
 
 def fsync_dir(directory: Path) -> None:
