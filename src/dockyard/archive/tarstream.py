@@ -6,8 +6,9 @@ reads as large as the caller asks (1 MiB), and the writer copies blobs with ``re
 buffer, hashing as it goes (hazard 24: a blob in the store is re-verified whenever it leaves it).
 
 The reader understands what archive writers produce (Go's ``archive/tar``, GNU tar, skopeo, containerd):
-ustar with a name prefix, GNU long names (``L``/``K``) and PAX ``path``/``linkpath``/``size``. It refuses
-names that are absolute or climb out of the archive, and caps entry count and metadata sizes.
+headers are decoded by ``layers.tarheader`` (ustar, GNU long names and base-256 numbers, PAX), the same
+parser that reads layers. It refuses names that are absolute or climb out of the archive, and caps
+entry count and metadata sizes.
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from .. import errors
-from ..digest import CHUNK, Digest, Readable, new_hasher
+from ..digest import CHUNK, Digest, new_hasher
+from ..layers import tarheader
+from ..layers.tarheader import BLOCK, DIRECTORY, HARDLINK, REGULAR, SYMLINK, ZERO_BLOCK, HeaderError
 
-BLOCK = 512
-_ZERO_BLOCK = bytes(BLOCK)
-MAX_META_SIZE = 1 << 20  # PAX / GNU long-name bodies, as Go's archive/tar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..digest import Readable
+
 DEFAULT_MAX_ENTRIES = 1_000_000
 
-REGULAR = "0"
-HARDLINK = "1"
-SYMLINK = "2"
-DIRECTORY = "5"
 OTHER = "?"  # devices, FIFOs and the like: never part of an image archive
+_KNOWN = frozenset({REGULAR, HARDLINK, SYMLINK, DIRECTORY})
+
+__all__ = [
+    "DEFAULT_MAX_ENTRIES", "DIRECTORY", "HARDLINK", "OTHER", "REGULAR", "SYMLINK",
+    "Entry", "TarReader", "TarWriter", "clean_name",
+]
 
 
 class Writable(Protocol):
@@ -65,58 +71,6 @@ def clean_name(name: str) -> str:
             raise errors.BreakoutError(f"archive entry {name!r} points outside the archive")
         parts.append(part)
     return "/".join(parts)
-
-
-def _number(field: bytes) -> int:
-    if field and field[0] & 0x80:  # GNU base-256
-        value = field[0] & 0x7F
-        for byte in field[1:]:
-            value = (value << 8) | byte
-        if field[0] & 0x40:
-            value -= 1 << (8 * len(field) - 1)
-        return value
-    text = field.split(b"\0", 1)[0].strip(b" \0")
-    if not text:
-        return 0
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise _corrupt(f"invalid number field {field!r}") from None
-
-
-def _text(field: bytes) -> str:
-    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-
-
-def _checksum_ok(header: bytes) -> bool:
-    stored = _number(header[148:156])
-    unsigned = sum(header[:148]) + 8 * 0x20 + sum(header[156:])
-    if stored == unsigned:
-        return True
-    signed = sum(b - 256 if b > 127 else b for b in header[:148] + header[156:]) + 8 * 0x20
-    return stored == signed
-
-
-def _pax_records(body: bytes) -> dict[str, str]:
-    records: dict[str, str] = {}
-    pos = 0
-    while pos < len(body):
-        space = body.find(b" ", pos)
-        if space < 0:
-            raise _corrupt("malformed PAX record")
-        try:
-            length = int(body[pos:space])
-        except ValueError:
-            raise _corrupt("malformed PAX record length") from None
-        if length <= space - pos or pos + length > len(body):
-            raise _corrupt("malformed PAX record length")
-        record = body[space + 1 : pos + length]
-        if not record.endswith(b"\n") or b"=" not in record:
-            raise _corrupt("malformed PAX record")
-        key, _, value = record[:-1].partition(b"=")
-        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
-        pos += length
-    return records
 
 
 class TarReader:
@@ -171,76 +125,27 @@ class TarReader:
         self.bytes_read += len(chunk)
         return chunk
 
-    def _meta_body(self, size: int) -> bytes:
-        if size > MAX_META_SIZE:
-            raise errors.TooLarge("tar metadata entry", MAX_META_SIZE)
-        body = self._read_exact(size)
-        if len(body) < size:
-            raise _corrupt("unexpected EOF inside a metadata entry")
-        self._skip(-size % BLOCK)
-        return body
-
     def entries(self) -> Iterator[Entry]:
-        pax: dict[str, str] = {}
-        long_name: str | None = None
-        long_link: str | None = None
         while True:
             self._skip(self._left + self._pad)
             self._left = self._pad = 0
-            header = self._read_exact(BLOCK)
-            if len(header) < BLOCK:
-                if header or pax or long_name is not None or long_link is not None:
-                    raise _corrupt("unexpected EOF inside a header")
+            try:
+                header = tarheader.read_header(self._read_exact, self._skip)
+            except HeaderError as e:
+                raise _corrupt(e.reason) from None
+            if header is None:
                 return
-            if header == _ZERO_BLOCK:
-                return
-            if not _checksum_ok(header):
-                raise _corrupt("header checksum mismatch")
-            typeflag = chr(header[156]) if header[156] else "\0"
-            size = _number(header[124:136])
-            if size < 0:
-                raise _corrupt("negative size")
-            if typeflag in ("x", "g", "L", "K"):
-                body = self._meta_body(size)
-                if typeflag == "x":
-                    pax.update(_pax_records(body))
-                elif typeflag == "L":
-                    long_name = _text(body)
-                elif typeflag == "K":
-                    long_link = _text(body)
-                continue
-            name = _text(header[0:100])
-            if header[257:263] == b"ustar\0":
-                prefix = _text(header[345:500])
-                if prefix:
-                    name = f"{prefix}/{name}"
-            if long_name is not None:
-                name = long_name
-            linkname = long_link if long_link is not None else _text(header[157:257])
-            if "path" in pax:
-                name = pax["path"]
-            if "linkpath" in pax:
-                linkname = pax["linkpath"]
-            if "size" in pax:
-                try:
-                    size = int(pax["size"])
-                except ValueError:
-                    raise _corrupt("invalid PAX size") from None
-            pax, long_name, long_link = {}, None, None
-            if typeflag in ("\0", "7"):
-                typeflag = DIRECTORY if typeflag == "\0" and name.endswith("/") else REGULAR
-            elif typeflag == "S":
-                raise errors.Unsupported(f"sparse archive entry {name!r} is not supported")
-            elif typeflag not in (REGULAR, HARDLINK, SYMLINK, DIRECTORY):
+            typeflag, size = header.type, header.size
+            if typeflag == tarheader.GNU_SPARSE:
+                raise errors.Unsupported(f"sparse archive entry {header.name!r} is not supported")
+            if typeflag not in _KNOWN:
                 typeflag = OTHER
-            if typeflag in (HARDLINK, SYMLINK, DIRECTORY):
-                size = 0  # header-only types carry no body whatever the size field says (Go's reader)
             self.entry_count += 1
             if self.entry_count > self._max_entries:
                 raise errors.TooLarge("archive entry count", self._max_entries, "entries")
             self._left = size
             self._pad = -size % BLOCK
-            yield Entry(clean_name(name), typeflag, size, linkname)
+            yield Entry(clean_name(header.name), typeflag, size, header.linkname)
 
     def finish(self) -> None:
         """Read to EOF after the end-of-archive marker; only zero padding may follow it."""
@@ -325,7 +230,7 @@ class TarWriter:
     def _pad(self, size: int) -> None:
         pad = -size % BLOCK
         if pad:
-            self._write(_ZERO_BLOCK[:pad])
+            self._write(ZERO_BLOCK[:pad])
 
     def close(self) -> None:
-        self._write(_ZERO_BLOCK * 2)
+        self._write(ZERO_BLOCK * 2)
