@@ -270,8 +270,9 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, Sequence[str]]] = MIGRATIONS) -> int:
     """Run pending steps in order, each with its version bump in one transaction; return the version."""
-    if schema_version(conn) >= migrations[-1][0]:
-        return schema_version(conn)
+    current = schema_version(conn)
+    if current >= migrations[-1][0]:
+        return current  # the usual case: two cheap reads, no transaction
     for version, statements in migrations:
         conn.execute("BEGIN IMMEDIATE")
         try:
