@@ -6,9 +6,6 @@ Sizes and durations follow docker/go-units (``HumanSizeWithPrecision``, ``BytesS
 
 from __future__ import annotations
 
-import math
-import unicodedata
-
 from dockyard.digest import short_id as truncate_id  # re-exported for the table renderers
 
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
@@ -19,14 +16,16 @@ _NS_PER_MINUTE = 60 * _NS_PER_SECOND
 _NS_PER_HOUR = 60 * _NS_PER_MINUTE
 
 ELLIPSIS = "\u2026"
+_INF = float("inf")
 
 
 def go_format_g(value: float, precision: int) -> str:
     """Go's ``%.{precision}g``. Python's ``%g`` agrees with Go on finite numbers (including the
     ``1e+03`` form); only the spelling of infinities and NaN differs."""
-    if math.isnan(value):
+    # math.isnan / math.isinf, without loading the math extension at start-up
+    if value != value:
         return "NaN"
-    if math.isinf(value):
+    if value in (_INF, -_INF):
         return "+Inf" if value > 0 else "-Inf"
     return "%.*g" % (precision, value)
 
@@ -104,6 +103,8 @@ def human_duration(seconds: float) -> str:
 
 def _char_width(ch: str) -> int:
     # formatter.Ellipsis counts only East-Asian Wide and Fullwidth as two columns, everything else one
+    import unicodedata  # here, not at start-up: the extension is only needed for truncated text
+
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
