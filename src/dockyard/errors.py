@@ -7,25 +7,66 @@ category to an exit code and an HTTP status is ``CATEGORIES``.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 from ._record import dataclass
-from enum import Enum
 
 
-class Category(Enum):
-    NOT_FOUND = "not_found"
-    INVALID_ARGUMENT = "invalid_argument"
-    CONFLICT = "conflict"
-    ALREADY_EXISTS = "already_exists"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    UNAVAILABLE = "unavailable"
-    DATA_CORRUPT = "data_corrupt"
-    LOCKED = "locked"
-    FAILED_PRECONDITION = "failed_precondition"
-    CANCELLED = "cancelled"
-    UNSUPPORTED = "unsupported"
-    INTERNAL = "internal"
-    USAGE = "usage"
+class Category:
+    """One error category: ``name`` and ``value`` as an Enum member has them, and compared by identity.
+
+    Not an ``enum.Enum``: ``enum`` would be imported by nothing else on the ``images`` path, and it costs
+    a couple of ms of start-up.
+    """
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<Category.{self.name}: {self.value!r}>"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return getattr, (Category, self.name)  # copies and pickles stay the one member, as an Enum's do
+
+    NOT_FOUND: ClassVar[Category]
+    INVALID_ARGUMENT: ClassVar[Category]
+    CONFLICT: ClassVar[Category]
+    ALREADY_EXISTS: ClassVar[Category]
+    UNAUTHORIZED: ClassVar[Category]
+    FORBIDDEN: ClassVar[Category]
+    UNAVAILABLE: ClassVar[Category]
+    DATA_CORRUPT: ClassVar[Category]
+    LOCKED: ClassVar[Category]
+    FAILED_PRECONDITION: ClassVar[Category]
+    CANCELLED: ClassVar[Category]
+    UNSUPPORTED: ClassVar[Category]
+    INTERNAL: ClassVar[Category]
+    USAGE: ClassVar[Category]
+
+
+for _name in (
+    "NOT_FOUND",
+    "INVALID_ARGUMENT",
+    "CONFLICT",
+    "ALREADY_EXISTS",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "UNAVAILABLE",
+    "DATA_CORRUPT",
+    "LOCKED",
+    "FAILED_PRECONDITION",
+    "CANCELLED",
+    "UNSUPPORTED",
+    "INTERNAL",
+    "USAGE",
+):
+    setattr(Category, _name, Category(_name, _name.lower()))
+del _name
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from .._lazyre import lazy_compile
 from .._record import dataclass, field
-from enum import Enum
 
 from dockyard.errors import UsageError
 from dockyard.goquote import go_quote
@@ -21,17 +20,45 @@ from dockyard.goquote import go_quote
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-    from typing import Any
+    from typing import Any, ClassVar
 
 
-class FlagKind(Enum):
-    BOOL = "bool"
-    STRING = "string"
-    INT = "int"
-    LIST = "list"  # docker's ListOpts: repeatable, one value per use
-    FILTER = "filter"  # docker's FilterOpt: repeatable, each value must contain "="
-    STRINGS = "strings"  # pflag's stringSlice: repeatable, each value split as CSV
-    BYTES = "bytes"  # docker's MemBytes: "512m", "1g"
+class FlagKind:
+    """A flag's value kind; members compared by identity, with ``name`` and ``value`` as an Enum's (not an
+    ``enum.Enum``: importing enum costs start-up time nothing else on the ``images`` path needs)."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<FlagKind.{self.name}: {self.value!r}>"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return getattr, (FlagKind, self.name)  # copies and pickles stay the one member, as an Enum's do
+
+    BOOL: ClassVar[FlagKind]
+    STRING: ClassVar[FlagKind]
+    INT: ClassVar[FlagKind]
+    LIST: ClassVar[FlagKind]  # docker's ListOpts: repeatable, one value per use
+    FILTER: ClassVar[FlagKind]  # docker's FilterOpt: repeatable, each value must contain "="
+    STRINGS: ClassVar[FlagKind]  # pflag's stringSlice: repeatable, each value split as CSV
+    BYTES: ClassVar[FlagKind]  # docker's MemBytes: "512m", "1g"
+
+
+for _name, _value in (
+    ("BOOL", "bool"),
+    ("STRING", "string"),
+    ("INT", "int"),
+    ("LIST", "list"),
+    ("FILTER", "filter"),
+    ("STRINGS", "strings"),
+    ("BYTES", "bytes"),
+):
+    setattr(FlagKind, _name, FlagKind(_name, _value))
+del _name, _value
 
 
 _DEFAULT_TYPE_NAME: dict[FlagKind, str] = {
