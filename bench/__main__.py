@@ -44,6 +44,12 @@ def precompile(log) -> None:
     log(f"byte-compiled {package}")
 
 
+
+def _findings() -> str:
+    """bench/FINDINGS.md: what was done about each target, kept by hand and copied into every report."""
+    path = Path(__file__).with_name("FINDINGS.md")
+    return path.read_text() if path.exists() else ""
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     reps = args.reps or (2 if args.quick else 5)
@@ -60,7 +66,7 @@ def main(argv: list[str]) -> int:
         previous = store.load(saved)
         for op in previous.operations:
             op.targets = dict(operations.TARGETS.get(op.key, {}))
-        output.write_text(report.render(previous))
+        output.write_text(report.render(previous, _findings()))
         print(f"wrote {output}")
         return 0
     run = work / "run"
@@ -129,7 +135,7 @@ def main(argv: list[str]) -> int:
         log(f"merged with the earlier results in {saved}")
     store.dump(results, saved)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report.render(results))
+    output.write_text(report.render(results, _findings()))
     log(f"wrote {output}")
     shutil.rmtree(run, ignore_errors=True)
     return 0

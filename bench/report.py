@@ -156,7 +156,8 @@ def render_profile(results: RunResults) -> str:
     return "\n".join(lines)
 
 
-def render(results: RunResults) -> str:
+def render(results: RunResults, findings: str = "") -> str:
+    """The report; ``findings`` is the hand-kept account of what was done about each target."""
     parts = [
         "# dockyard benchmarks",
         "",
@@ -180,6 +181,8 @@ def render(results: RunResults) -> str:
               "Single-threaded unless said otherwise; read each operation's rate as a fraction of these.", "",
               render_limits(results)]
     parts += ["## Where dockyard's time goes", "", render_profile(results)]
+    if findings.strip():
+        parts += [findings.strip(), ""]
     if results.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in results.notes] + [""]
     unavailable = [f"{op.title} (`{t.tool}`)" for op in results.operations for t in op.tools

@@ -152,3 +152,14 @@ def test_a_partial_run_replaces_only_what_it_measured() -> None:
     assert merged.limits == before.limits
     assert merged.machine["date"] == "d1"
     assert merged.settings["partial re-runs"] == "push on d2"
+
+
+def test_report_carries_the_findings_after_the_profiles() -> None:
+    from bench import report
+    from bench.results import RunResults
+
+    results = RunResults(machine={"CPU": "x"}, settings={})
+    text = report.render(results, "## What was changed\n\nbefore 2.0, after 1.5\n")
+    assert "## What was changed" in text
+    assert text.index("## What was changed") > text.index("## Where dockyard's time goes")
+    assert "## What was changed" not in report.render(results)
