@@ -71,11 +71,25 @@ class LineRenderer:
 class RichRenderer:
     """A live terminal view: a bar per layer and an overall bar (bytes, speed, ETA).
 
-    Messages without an id (``Digest: …``, ``Status: …``) are printed above the live area as lines.
+    Lines without a layer (``Pulling from …``, ``Digest: …``, ``Status: …``) print as plain lines in
+    stream order, as Docker's do: the live bars of a round of layers stop, and stay on screen where they
+    are, when the first line after them arrives; the next layers (another tag of ``pull -a``) get a new
+    live area below.
     """
 
     def __init__(self, out: IO[str], *, overall_label: str = "Total") -> None:
         from rich.console import Console
+
+        self._console = Console(file=out, highlight=False)
+        self._overall_label = overall_label
+        self._lock = threading.Lock()
+        self._progress: Any = None  # the live area of the current round of layers, if one is showing
+        self._tasks: dict[str, Any] = {}
+        self._done: dict[str, int] = {}
+        self._totals: dict[str, int] = {}
+        self._overall: Any = None
+
+    def _start_round(self) -> Any:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -85,24 +99,23 @@ class RichRenderer:
             TransferSpeedColumn,
         )
 
-        self._console = Console(file=out, highlight=False)
         self._progress = Progress(
             TextColumn("{task.fields[label]}", justify="left"),
-            BarColumn(bar_width=40),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            *_when_sized(BarColumn(bar_width=40), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()),
             TextColumn("{task.fields[status]}"),
             console=self._console,
             transient=False,
             refresh_per_second=8,
         )
-        self._lock = threading.Lock()
-        self._tasks: dict[str, Any] = {}
-        self._done: dict[str, int] = {}
-        self._totals: dict[str, int] = {}
-        self._overall = self._progress.add_task("", total=None, label=overall_label, status="", start=True)
+        self._tasks, self._done, self._totals = {}, {}, {}
+        self._overall = self._progress.add_task("", total=None, label=self._overall_label, status="")
         self._progress.start()
+        return self._progress
+
+    def _end_round(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
     def _task(self, ident: str) -> Any:
         task = self._tasks.get(ident)
@@ -117,13 +130,14 @@ class RichRenderer:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if not event.id:
-                self._progress.console.print(event.status, markup=False)
-                return
             if event.kind != "layer":
-                # "<tag>: Pulling from <repo>", "<tag>: digest: …": headings, not layers.
-                self._progress.console.print(f"{event.id}: {event.status}", markup=False)
+                self._end_round()
+                # "<tag>: Pulling from <repo>", "<tag>: digest: …" are headings, not layers.
+                line = f"{event.id}: {event.status}" if event.id else event.status
+                self._console.print(line, markup=False)
                 return
+            if self._progress is None:
+                self._start_round()
             task = self._task(event.id)
             fields: dict[str, Any] = {"status": event.status}
             if event.total is not None:
@@ -143,7 +157,23 @@ class RichRenderer:
 
     def close(self) -> None:
         with self._lock:
-            self._progress.stop()
+            self._end_round()
+
+
+def _when_sized(*columns: Any) -> list[Any]:
+    """Byte columns that stay blank for a task of unknown size (a layer the registry already has)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class WhenSized(ProgressColumn):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def render(self, task: Any) -> Any:
+            return self.inner.render(task) if task.total is not None else Text("")
+
+    return [WhenSized(column) for column in columns]
 
 
 class Throttle:
