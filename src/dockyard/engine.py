@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .digest import Digest
     from .oci.platform import Platform
     from .reference import Reference
-    from .render.filters import Filters
+    from .filters import Filters
     from .store import Store
     from .store.check import Problem
     from .store.listing import DiskUsage, ImageSummary

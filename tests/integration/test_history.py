@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.render.timefmt import rfc3339
+from dockyard.gotime import rfc3339
 from dockyard.store import LayerRecord, Store
 from tests.helpers.cli import run_cli
 from tests.helpers.images import put_layer, register_image, rootfs

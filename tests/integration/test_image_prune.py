@@ -147,7 +147,7 @@ def test_dangling_filter_values(store: Store, make: ImageMaker) -> None:
 def test_engine_prune_rejects_a_bad_boolean(store: Store, make: ImageMaker) -> None:
     from dockyard.engine import Engine
     from dockyard.errors import InvalidArgument
-    from dockyard.render.filters import Filters
+    from dockyard.filters import Filters
 
     make.image()
     with Engine(store.root) as engine, pytest.raises(InvalidArgument) as err:
@@ -159,7 +159,7 @@ def test_engine_prune_rejects_a_bad_boolean(store: Store, make: ImageMaker) -> N
 
 def test_engine_prune_with_dangling_false_means_all(store: Store, make: ImageMaker) -> None:
     from dockyard.engine import Engine
-    from dockyard.render.filters import Filters
+    from dockyard.filters import Filters
 
     image = make.image("app:1")
     with Engine(store.root) as engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.render.filters import Filters, glob_match, parse_filter_flag
+from dockyard.filters import Filters, glob_match, parse_filter_flag
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import pytest
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.reference import parse_normalized
-from dockyard.render.filters import Filters
+from dockyard.filters import Filters
 from dockyard.store import ManifestRecord, Store
 from dockyard.store.images import set_tag
 from dockyard.store.listing import disk_usage, familiar_name, fill_platforms, list_images

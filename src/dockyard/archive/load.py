@@ -538,7 +538,7 @@ def _from_oci_index(col: _Collector, platform: Platform | None) -> list[_Image]:
 def _created_ns(config: ImageConfig) -> int | None:
     if not config.created:
         return None
-    from ..render.timefmt import parse_rfc3339_nano
+    from ..gotime import parse_rfc3339_nano
 
     try:
         return parse_rfc3339_nano(config.created)

@@ -201,7 +201,7 @@ def _do_onbuild(config: dict[str, Any], command: Any, state: _DispatchState) -> 
 
 
 def _healthcheck_duration(flag: str, text: str) -> int:
-    from ..render.timefmt import parse_go_duration
+    from ..gotime import parse_go_duration
 
     if text == "":
         return 0

@@ -46,7 +46,7 @@ class HistoryRow(RowContext):
         return truncate_id(self._h.Id) if self._trunc else self._h.Id
 
     def CreatedAt(self) -> str:  # noqa: N802
-        from dockyard.render.timefmt import rfc3339
+        from dockyard.gotime import rfc3339
 
         return rfc3339(self._h.Created * 1_000_000_000)
 

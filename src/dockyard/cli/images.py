@@ -89,7 +89,7 @@ class ImageRow(RowContext):
         return human_duration(self._now - self._image.Created) + " ago"
 
     def CreatedAt(self) -> str:  # noqa: N802
-        from dockyard.render.timefmt import go_time_string
+        from dockyard.gotime import go_time_string
 
         return go_time_string(self._image.Created * 1_000_000_000)
 
@@ -289,7 +289,7 @@ def config_images_format(ctx: Context) -> str:
 
 
 def _filters(opts: Options, args: list[str]) -> Any:
-    from dockyard.render.filters import Filters
+    from dockyard.filters import Filters
 
     filters = Filters.from_flags(opts.filter)
     if args:

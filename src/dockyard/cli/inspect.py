@@ -69,7 +69,7 @@ class GoTime:
     def String(self) -> str:  # noqa: N802
         from datetime import timezone
 
-        from dockyard.render.timefmt import go_time_string, parse_rfc3339_nano
+        from dockyard.gotime import go_time_string, parse_rfc3339_nano
 
         try:
             return go_time_string(parse_rfc3339_nano(self._text), timezone.utc)
@@ -89,7 +89,7 @@ class GoDuration:
         self.ns = ns
 
     def String(self) -> str:  # noqa: N802
-        from dockyard.render.timefmt import format_go_duration
+        from dockyard.gotime import format_go_duration
 
         return format_go_duration(self.ns)
 

@@ -7,7 +7,7 @@ import json
 from dockyard.cli.context import Context
 from dockyard.cli.flags import Options
 from dockyard.errors import Cancelled
-from dockyard.render.filters import Filters
+from dockyard.filters import Filters
 
 ALL_IMAGES_WARNING = (
     "WARNING! This will remove all images without at least one container associated to them.\n"

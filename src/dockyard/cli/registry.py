@@ -297,7 +297,7 @@ def _search_row_type() -> type:
 def _search_filters(ctx: Context, values: list[str]) -> tuple[bool | None, int, bool]:
     """(is-official wanted, minimum stars, is-automated=true asked) from ``--filter`` values."""
     from dockyard.cli.flags import _ValueError, parse_go_bool
-    from dockyard.render.filters import Filters, invalid_filter
+    from dockyard.filters import Filters, invalid_filter
 
     filters = Filters.from_flags(values)
     for key in filters.keys():

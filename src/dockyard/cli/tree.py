@@ -19,7 +19,7 @@ from dockyard.render.units import human_size, truncate_id
 
 if TYPE_CHECKING:
     from dockyard.cli.context import Context
-    from dockyard.render.filters import Filters
+    from dockyard.filters import Filters
     from dockyard.store.listing import ImageSummary
 
 COLUMN_SPACING = 3

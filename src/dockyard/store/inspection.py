@@ -69,7 +69,7 @@ def go_time_text(text: str | None) -> str:
     """A config's ``created`` as Go re-marshals it (RFC3339Nano, offset kept); the zero time if unset."""
     if not text:
         return ZERO_TIME
-    from ..render.timefmt import parse_rfc3339_nano, rfc3339_nano
+    from ..gotime import parse_rfc3339_nano, rfc3339_nano
 
     try:
         ns = parse_rfc3339_nano(text)
@@ -90,7 +90,7 @@ def unix_seconds(text: str | None) -> int:
     """``time.Time.Unix()`` of a config time; Go's zero time when absent or unparsable."""
     if not text:
         return ZERO_TIME_UNIX
-    from ..render.timefmt import parse_rfc3339_nano
+    from ..gotime import parse_rfc3339_nano
 
     try:
         return parse_rfc3339_nano(text) // 1_000_000_000

@@ -12,7 +12,7 @@ import time
 from .._record import dataclass, field
 
 from ..errors import DockyardError
-from ..render.filters import Filters, glob_match
+from ..filters import Filters, glob_match
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def _time_bounds(store: Store, filters: Filters, now_ns: int) -> _TimeBounds:
         if image.created_ns is not None and (before is None or image.created_ns < before):
             before = image.created_ns
     for value in filters.get("until"):
-        from ..render.timefmt import parse_timestamp
+        from ..gotime import parse_timestamp
 
         stamp = parse_timestamp(value, now_ns)
         if before is None or stamp < before:

@@ -32,7 +32,7 @@ from .images import image_references, is_image_id_prefix, remove_reference, reso
 from .metadata import ImageRecord
 
 if TYPE_CHECKING:
-    from ..render.filters import Filters
+    from ..filters import Filters
     from . import Store
 
 log = logging.getLogger(__name__)
@@ -345,8 +345,8 @@ def _leased_blobs(store: Store) -> set[str]:
 
 
 def _prune_options(filters: Filters | None) -> tuple[Filters, bool, int | None]:
-    from ..render.filters import Filters as _Filters
-    from ..render.timefmt import parse_timestamp
+    from ..filters import Filters as _Filters
+    from ..gotime import parse_timestamp
 
     args = filters.copy() if filters is not None else _Filters()
     args.validate(PRUNE_ACCEPTED_FILTERS)

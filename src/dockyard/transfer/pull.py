@@ -455,7 +455,7 @@ class _Puller:
     # -- registration --------------------------------------------------------------------------------
     def _register(self, config_desc: Descriptor, config_raw: bytes, layers: Sequence[LayerRecord], records: list) -> None:
         from ..oci.config import ImageConfig
-        from ..render.timefmt import parse_rfc3339_nano
+        from ..gotime import parse_rfc3339_nano
 
         config = ImageConfig.parse(config_raw)
         created_ns: int | None = None

@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.render.timefmt import (
+from dockyard.gotime import (
     format_go_duration,
     go_quote,
     go_time_string,

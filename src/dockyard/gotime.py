@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time as _time
-from .._record import dataclass
+from ._record import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from dockyard.errors import InvalidArgument
