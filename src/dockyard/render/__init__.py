@@ -1,1 +1,1 @@
-"""render"""
+"""Front-end rendering: Go templates for --format, docker's tabwriter, sizes and durations."""

@@ -1,1 +1,1 @@
-"""transfer"""
+"""Pull and push: scheduling, concurrency, resume, verification and progress events."""
