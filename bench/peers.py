@@ -16,7 +16,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 
@@ -144,21 +143,9 @@ class Registry:
             raise PeerError("docker-registry is not installed; run ./dev setup")
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "config.yml"
-        config.write_text("\n".join([
-            "version: 0.1",
-            "log:",
-            "  level: error",
-            "  accesslog:",
-            "    disabled: true",
-            "storage:",
-            "  filesystem:",
-            f"    rootdirectory: {self.storage}",
-            "  delete:",
-            "    enabled: true",
-            "http:",
-            f"  addr: {self.host}",
-            f"  secret: {uuid.uuid4().hex}",
-        ]) + "\n")
+        from tests.helpers.registry import registry_config  # the same config the tests run
+
+        config.write_text(registry_config(self.storage, self.host))
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 ["docker-registry", "serve", str(config)], stdout=out, stderr=subprocess.STDOUT,

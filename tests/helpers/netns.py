@@ -66,27 +66,12 @@ def write_registry_config(
 ) -> RegistrySpec:
     """A Distribution config listening on ``listen``: TLS (certificate, key), client CAs, htpasswd auth."""
     directory.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "version: 0.1",
-        "log:",
-        "  level: error",
-        "  accesslog:",
-        "    disabled: true",
-        "storage:",
-        "  filesystem:",
-        f"    rootdirectory: {directory / 'data'}",
-        "http:",
-        f"  addr: {listen}",
-        f"  secret: {os.urandom(16).hex()}",
-    ]
-    if tls is not None:
-        lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
-        if client_cas:
-            lines += ["    clientcas:", *(f"      - {ca}" for ca in client_cas)]
-    if htpasswd is not None:
-        lines += ["auth:", "  htpasswd:", "    realm: dockyard-realm", f"    path: {htpasswd}"]
+    # Imported here: this file also runs as the namespace driver, where the tests package is not on the path.
+    from tests.helpers.registry import registry_config
+
+    text = registry_config(directory / "data", listen, tls=tls, client_cas=client_cas, htpasswd=htpasswd)
     config = directory / "config.yml"
-    config.write_text("\n".join(lines) + "\n")
+    config.write_text(text)
     return RegistrySpec(config, directory / "registry.log", listen)
 
 

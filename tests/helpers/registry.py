@@ -278,6 +278,45 @@ class RegistryServer:
                 self.process.wait()
 
 
+def registry_config(
+    storage: Path,
+    listen: str,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    client_cas: tuple[Path, ...] = (),
+    htpasswd: Path | None = None,
+    token: TokenIssuer | None = None,
+) -> str:
+    """A ``docker-registry`` (Distribution 2.8) config: filesystem storage with deletes on, one listener,
+    optional TLS (certificate, key) with client CAs, and htpasswd or token auth. Tests and the bench
+    write registries from this one place."""
+    lines = [
+        "version: 0.1",
+        "log:",
+        "  level: error",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {storage}",
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        f"  addr: {listen}",
+        f"  secret: {uuid.uuid4().hex}",
+    ]
+    if tls is not None:
+        lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+        if client_cas:
+            lines += ["    clientcas:", *(f"      - {ca}" for ca in client_cas)]
+    if htpasswd is not None:
+        lines += ["auth:", "  htpasswd:", "    realm: dockyard-realm", f"    path: {htpasswd}"]
+    elif token is not None:
+        lines += ["auth:", "  token:", f"    realm: {token.realm}", f"    service: {token.service}",
+                  f"    issuer: {token.issuer}", f"    rootcertbundle: {token.cert}"]
+    return "\n".join(lines) + "\n"
+
+
 def start_registry(
     directory: Path,
     *,
@@ -290,32 +329,17 @@ def start_registry(
         raise RuntimeError("docker-registry is not installed; run ./dev setup")
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    lines = [
-        "version: 0.1",
-        "log:",
-        "  level: error",
-        "  accesslog:",
-        "    disabled: true",
-        "storage:",
-        "  filesystem:",
-        f"    rootdirectory: {directory / 'data'}",
-        "  delete:",
-        "    enabled: true",
-        "http:",
-        f"  addr: 127.0.0.1:{port}",
-        f"  secret: {uuid.uuid4().hex}",
-    ]
-    if tls is not None:
-        lines += ["  tls:", f"    certificate: {tls.server_cert}", f"    key: {tls.server_key}"]
+    htpasswd: Path | None = None
     if users:
         htpasswd = directory / "htpasswd"
         htpasswd.write_text("".join(f"{u}:{bcrypt_hash(p)}\n" for u, p in users.items()))
-        lines += ["auth:", "  htpasswd:", "    realm: dockyard-realm", f"    path: {htpasswd}"]
-    elif token is not None:
-        lines += ["auth:", "  token:", f"    realm: {token.realm}", f"    service: {token.service}",
-                  f"    issuer: {token.issuer}", f"    rootcertbundle: {token.cert}"]
+    text = registry_config(
+        directory / "data", f"127.0.0.1:{port}",
+        tls=(tls.server_cert, tls.server_key) if tls is not None else None, htpasswd=htpasswd,
+        token=None if users else token,
+    )
     config = directory / "config.yml"
-    config.write_text("\n".join(lines) + "\n")
+    config.write_text(text)
     log = directory / "registry.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT,
