@@ -10,6 +10,7 @@ from .errors import DigestMismatch, InvalidDigest, SizeMismatch
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import hashlib
+    from collections.abc import Callable
     from typing import BinaryIO, Protocol
 
     class Readable(Protocol):
@@ -194,3 +195,27 @@ def short_id(image_id: str) -> str:
     """moby's ``stringid.TruncateID``: drop an ``algorithm:`` prefix, keep 12 characters."""
     _, colon, rest = image_id.partition(":")
     return (rest if colon else image_id)[:12]
+
+
+def copy_verified(
+    source: BinaryIO, write: Callable[[memoryview], object], expected: Digest, size: int,
+    *, buffer: bytearray | None = None, what: str = "stored blob",
+) -> None:
+    """Copy exactly ``size`` bytes of ``source`` to ``write`` (1 MiB at a time, no extra copies), hashing
+    them on the way; fails on a short or long source or a digest mismatch once everything was written."""
+    hasher = new_hasher(expected.algorithm)
+    view = memoryview(buffer if buffer is not None else bytearray(CHUNK))
+    left = size
+    while left > 0:
+        n = source.readinto(view[: min(len(view), left)])  # type: ignore[attr-defined]
+        if not n:
+            raise SizeMismatch(str(expected), size, size - left)
+        hasher.update(view[:n])
+        write(view[:n])
+        left -= n
+    if source.read(1):
+        raise SizeMismatch(str(expected), size, size + 1)
+    actual = Digest.from_hasher(hasher)
+    if actual != expected:
+        raise DigestMismatch(str(expected), str(actual), size, what=what)
+

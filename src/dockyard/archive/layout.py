@@ -79,28 +79,13 @@ def _atomic_bytes(path: str, data: bytes, mode: int = 0o644) -> None:
 
 
 def _copy_blob(store: Store, digest: Any, size: int, path: str) -> None:
-    from ..digest import Digest, new_hasher
+    from ..digest import copy_verified
 
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     with removed_on_failure(tmp):
         with os.fdopen(fd, "wb", buffering=0) as out, store.content.open(digest) as src:
-            hasher = new_hasher(digest.algorithm)
-            buf = bytearray(1 << 20)
-            view = memoryview(buf)
-            left = size
-            while left > 0:
-                n = src.readinto(view[: min(len(view), left)])  # type: ignore[attr-defined]
-                if not n:
-                    raise errors.SizeMismatch(str(digest), size, size - left)
-                hasher.update(view[:n])
-                out.write(view[:n])
-                left -= n
-            if src.read(1):
-                raise errors.SizeMismatch(str(digest), size, size + 1)
-            actual = Digest.from_hasher(hasher)
-            if actual != digest:
-                raise errors.DigestMismatch(str(digest), str(actual), size, what="stored blob")
+            copy_verified(src, out.write, digest, size)
             os.fsync(out.fileno())
         os.chmod(tmp, 0o444)
         os.replace(tmp, path)

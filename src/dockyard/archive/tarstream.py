@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from .. import errors
-from ..digest import CHUNK, Digest, new_hasher
+from ..digest import CHUNK, Digest, copy_verified
 from ..layers import tarheader
 from ..layers.tarheader import BLOCK, DIRECTORY, HARDLINK, REGULAR, SYMLINK, ZERO_BLOCK, HeaderError
 
@@ -210,21 +210,7 @@ class TarWriter:
         whole archive with DataCorrupt rather than yielding a valid-looking one.
         """
         self._write(_header(name, size, tarfile.REGTYPE, mode, self._mtime))
-        hasher = new_hasher(digest.algorithm)
-        view = memoryview(self._buffer)
-        left = size
-        while left > 0:
-            n = file.readinto(view[: min(len(view), left)])  # type: ignore[attr-defined]
-            if not n:
-                raise errors.SizeMismatch(str(digest), size, size - left)
-            hasher.update(view[:n])
-            self._write(view[:n])
-            left -= n
-        if file.read(1):
-            raise errors.SizeMismatch(str(digest), size, size + 1)
-        actual = Digest.from_hasher(hasher)
-        if actual != digest:
-            raise errors.DigestMismatch(str(digest), str(actual), size, what="stored blob")
+        copy_verified(file, self._write, digest, size, buffer=self._buffer)
         self._pad(size)
 
     def _pad(self, size: int) -> None:
