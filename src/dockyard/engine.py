@@ -260,8 +260,12 @@ class Engine:
         else:
             save.save(self.store, names, sink, platform=platform, compress=compress)
 
-    def load(self, source: BinaryIO | str, *, platform: Platform | None = None) -> Any:
-        """``docker load`` from an archive stream or an OCI layout directory; returns a LoadResult."""
+    def load(
+        self, source: BinaryIO | str, *, platform: Platform | None = None, progress: ProgressSink | None = None
+    ) -> Any:
+        """``docker load`` from an archive stream or an OCI layout directory; returns a LoadResult.
+
+        ``progress`` gets ``Loading layer`` events per layer while the archive streams."""
         from .archive import load
 
-        return load.load(self.store, source, platform=platform)
+        return load.load(self.store, source, platform=platform, progress=progress)

@@ -220,3 +220,81 @@ def test_parent_saved_after_its_child_is_linked(store_root, tmp_path):
     result = run_cli("history", "-q", "--no-trunc", "dyload/child:1")
     assert result.code == 0
     assert result.out == f"{child.id}\n{parent.id}\n"
+
+
+# -- progress: ``Loading layer`` events per layer, drawn live on a terminal -----------------------------
+
+
+def load_events(store_root: Path, data: bytes) -> list:
+    import io
+
+    from dockyard.archive.load import load as load_archive
+
+    events: list = []
+    with Store.open(store_root) as store:
+        load_archive(store, io.BytesIO(data), progress=events.append)
+    return events
+
+
+def by_id(events: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for event in events:
+        out.setdefault(event.id, []).append(event)
+    return out
+
+
+@pytest.mark.parametrize("layers", [None, "gzip"])
+def test_legacy_layers_report_their_bytes_and_end_under_their_diff_id(store_root, tmp_path, layers):
+    from dockyard.transfer.progress import LAYER
+
+    img = Img(A.layers, A.tags, layer_compression=layers)
+    archive = legacy_archive([img])
+    sizes = {name.split("/")[0][:12]: len(raw) for name, _, raw in archive.entries if name.endswith("layer.tar")}
+    events = load_events(store_root, archive.build())
+    assert {e.kind for e in events} == {LAYER} and {e.status for e in events} == {"Loading layer"}
+    # Shown under the archive's directory name while read; the last event names the diff ID, as Docker does.
+    streams = by_id(events)
+    assert list(streams) == list(sizes)
+    for ident, stream in streams.items():
+        assert {e.total for e in stream} == {sizes[ident]}  # the tar header's size: compressed, for gzip
+        currents = [e.current for e in stream]
+        assert currents == sorted(currents) and currents[-1] == sizes[ident]
+        assert [e.label for e in stream[:-1]] == [None] * (len(stream) - 1)
+    assert [stream[-1].label for stream in streams.values()] == [d[7:19] for d in img.diff_ids]
+
+
+def test_layers_the_store_has_are_not_shown(store_root, tmp_path):
+    from dockyard.transfer.progress import DROP, LAYER
+
+    # Blobs named by digest are checked against the store first: no events at all.
+    oci = oci_archive([(A, {"io.containerd.image.name": "docker.io/dyload/p:1"})]).build()
+    assert [e.label for e in load_events(store_root, oci) if e.label] == [d[7:19] for d in A.diff_ids]
+    assert load_events(store_root, oci) == []
+    # A legacy layer.tar is known only once read: it is shown while read, then dropped.
+    events = load_events(store_root, legacy_archive([A]).build())
+    dropped = [e.id for e in events if e.kind == DROP]
+    assert len(dropped) == 2 and [e for e in events if e.kind == LAYER and e.label] == []
+    # One layer stored, one new: only the new one ends with a label.
+    events = load_events(store_root, legacy_archive([Img([A.layers[0], layer_tar({"n": b"new"})], ["dyload/p:2"])]).build())
+    assert [e.label for e in events if e.label] == [sha(layer_tar({"n": b"new"}))[7:19]]
+    assert len([e for e in events if e.kind == DROP]) == 1
+
+
+def test_terminal_draws_the_layers_above_the_loaded_lines(store_root, tmp_path, monkeypatch):
+    from dockyard.cli.context import Context
+
+    monkeypatch.setattr(Context, "stdout_isatty", lambda self: True)
+    code, out, err = load(tmp_path, legacy_archive([A]).build())
+    assert (code, err) == (0, "")
+    lines = [line.rstrip() for line in out.splitlines() if line.strip()]
+    assert lines[-2:] == ["Loaded image: dyload/a:1", "Loaded image: dyload/a:alias"]
+    bars = lines[:-2]
+    for diff_id, layer in zip(A.diff_ids, A.layers):
+        drawn = [line for line in bars if line.startswith(diff_id[7:19])]
+        assert drawn and drawn[-1].endswith("Loading layer")
+    # Everything already stored: nothing drawn, as Docker draws nothing for layers it has.
+    code, out, _ = load(tmp_path, legacy_archive([A]).build())
+    assert out == "Loaded image: dyload/a:1\nLoaded image: dyload/a:alias\n"
+    # -q on a terminal: the lines alone.
+    code, out, _ = load(tmp_path, legacy_archive([Img([layer_tar({"q": b"q"})], ["dyload/q:1"])]).build(), "-q")
+    assert out == "Loaded image: dyload/q:1\n"

@@ -66,3 +66,34 @@ def test_a_layer_with_nothing_to_transfer_shows_its_status_without_a_bar() -> No
     [row] = [line for line in lines if "171dbf417009" in line]
     assert row.split() == ["171dbf417009", "Layer", "already", "exists"]
     assert not any("?" in line or "bytes" in line for line in lines)
+
+
+def test_load_layers_take_their_label_and_dropped_ones_leave_no_trace() -> None:
+    from dockyard.transfer.progress import DROP
+
+    def loading(ident: str, current: int, label: str | None = None) -> Event:
+        return Event("Loading layer", id=ident, current=current, total=3000, kind="layer", label=label)
+
+    lines = render([
+        loading("0bba9ebe98a8", 0),
+        loading("0bba9ebe98a8", 1500),
+        loading("0bba9ebe98a8", 3000, label="a3d0afc4fb22"),
+        loading("b989853aebe7", 0),
+        Event("Loading layer", id="b989853aebe7", kind=DROP),
+    ])
+    assert lines[-1].startswith("a3d0afc4fb22") and lines[-1].endswith("Loading layer")
+    assert "3.0/3.0 kB" in lines[-1]
+    assert not any("0bba9ebe98a8" in line or "b989853aebe7" in line for line in lines)
+    assert lines[0].startswith("Total") and "3.0/3.0 kB" in lines[0]  # the dropped layer left the total
+    # A round whose every layer is dropped draws nothing at all.
+    assert render([loading("b989853aebe7", 0), Event("Loading layer", id="b989853aebe7", kind=DROP)]) == []
+
+
+def test_line_renderer_ignores_dropped_layers() -> None:
+    from dockyard.transfer.progress import DROP, LineRenderer
+
+    out = io.StringIO()
+    view = LineRenderer(out)
+    view(Event("Loading layer", id="b989853aebe7", kind=DROP))
+    view(Event("Loaded", id="x"))
+    assert out.getvalue() == "x: Loaded\n"

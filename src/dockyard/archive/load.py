@@ -10,6 +10,8 @@ One sequential pass over the archive (formats.md §7.3, §8). Entries come in an
   them). A blob named by its digest (``blobs/sha256/<hex>``) is verified against that name, and not
   written again when the store already has it;
 - symlinks and hardlinks are remembered and resolved inside the archive only, with cycle detection.
+Each layer's reading is reported as progress events as it passes (``Loading layer``, bytes of the entry
+against its size in the tar header); see ``_LayerProgress``.
 Once the pass is over the manifests are read, every diff ID is checked against its config (hazard 15),
 and the images and tags are registered in one transaction. Everything runs under a lease: a failure (or
 a kill) leaves at most unreferenced blobs that GC takes, never a tag or an image.
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from ..oci import ImageConfig, Manifest, Platform
     from ..reference import Reference
     from ..store import Store
+    from ..transfer.progress import ProgressSink
 
 DOCUMENT_LIMIT = 4 << 20  # manifest.json, index.json, manifests (hazard 9)
 CONFIG_LIMIT = 8 << 20  # configs with long histories outgrow 4 MiB
@@ -101,9 +104,10 @@ def _looks_like_document(name: str, head: bytes) -> bool:
 class _Collector:
     """Takes the archive's entries one by one; afterwards answers lookups by archive path."""
 
-    def __init__(self, store: Store, *, max_output: int) -> None:
+    def __init__(self, store: Store, *, max_output: int, progress: ProgressSink | None = None) -> None:
         self.store = store
         self.max_output = max_output
+        self.progress = progress
         self.documents: dict[str, bytes] = {}
         self.oversized: dict[str, int] = {}  # documents past their cap: fatal only if someone needs them
         self.layers: dict[str, StoredLayer] = {}
@@ -160,8 +164,13 @@ class _Collector:
         named = _digest_of_name(entry.name)
         content = self.store.content
         ingest = None
+        shown: _LayerProgress | None = None
         if named is None or not content.has(named):
             ingest = content.writer(f"load/{uuid.uuid4().hex}")
+            if self.progress is not None:
+                # A blob the store has is only verified: Docker shows nothing for a layer it has.
+                shown = _LayerProgress(self.progress, _provisional_id(entry.name, named), entry.size, len(head), body)
+                body = shown  # type: ignore[assignment]
         source = PrefixedStream(head, body)
         compression = detect(head)
         try:
@@ -186,12 +195,21 @@ class _Collector:
                 if ingest is not None:
                     ingest.abort()
                     ingest = None
+                if shown is not None:
+                    shown.drop()
                 return
             if named is not None and blob != named:
                 raise errors.DigestMismatch(str(named), str(blob), blob_size, what=entry.name)
             if ingest is not None:
+                had = shown is not None and content.has(blob)
                 ingest.commit(expected=blob, expected_size=blob_size)
                 ingest = None
+                if shown is not None:
+                    # The diff ID names the layer as Docker does; known only now, for a legacy layer.tar.
+                    if had:
+                        shown.drop()
+                    else:
+                        shown.finish(scan.diff_id.hex[:12])
             self.layers[entry.name] = StoredLayer(blob, scan.diff_id, media_type, blob_size, scan.size, scan.content_size)
         finally:
             if ingest is not None:
@@ -253,6 +271,60 @@ class _EntryBody:
 
     def read(self, size: int = -1, /) -> bytes:
         return self._read(size)
+
+
+class _LayerProgress:
+    """Reads a layer entry's body and reports it: moby's ``Loading layer`` events, bytes against size.
+
+    A layer is shown under a provisional id (the short hex its archive name carries) while it streams;
+    the last event relabels it with its diff ID, which is what Docker shows (observed against a 20.10
+    engine: the diff ID, not the chain ID or the v1 directory name), and which a legacy archive reveals
+    only once the layer has been read. A layer that turns out to be in the store already, or not to be
+    a layer, is dropped from the view: Docker prints nothing for layers it has.
+    """
+
+    STATUS = "Loading layer"
+
+    def __init__(self, sink: ProgressSink, ident: str, size: int, done: int, body: _EntryBody) -> None:
+        from ..transfer.progress import Throttle
+
+        self._sink = sink
+        self._throttle = Throttle(sink)
+        self._ident = ident
+        self._size = size
+        self._done = done
+        self._body = body
+        self._throttle(self._event(), force=True)
+
+    def _event(self, label: str | None = None) -> Any:
+        from ..transfer.progress import LAYER, Event
+
+        return Event(self.STATUS, id=self._ident, current=self._done, total=self._size, kind=LAYER, label=label)
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._body.read(size)
+        self._done += len(chunk)
+        self._throttle(self._event())
+        return chunk
+
+    def finish(self, label: str) -> None:
+        self._done = self._size
+        self._sink(self._event(label))
+
+    def drop(self) -> None:
+        from ..transfer.progress import DROP, Event
+
+        self._sink(Event(self.STATUS, id=self._ident, kind=DROP))
+
+
+def _provisional_id(name: str, named: Digest | None) -> str:
+    """The short id a layer is shown under until its diff ID is known: its blob digest or its directory."""
+    if named is not None:
+        return named.hex[:12]
+    base = posixpath.basename(name)
+    if base == "layer.tar" and "/" in name:
+        base = posixpath.basename(posixpath.dirname(name))  # legacy <v1 id>/layer.tar
+    return base.split(".", 1)[0][:12] or name[:12]
 
 
 class _Capped:
@@ -627,12 +699,16 @@ def load(
     *,
     platform: Platform | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    progress: ProgressSink | None = None,
 ) -> LoadResult:
-    """Load an archive stream (or, when ``source`` is a ``str``/``Path`` of a directory, an OCI layout)."""
+    """Load an archive stream (or, when ``source`` is a ``str``/``Path`` of a directory, an OCI layout).
+
+    ``progress`` receives a ``Loading layer`` event stream per layer as it is read (``_LayerProgress``).
+    """
     import os
 
     with store.lease():
-        col = _Collector(store, max_output=max_output)
+        col = _Collector(store, max_output=max_output, progress=progress)
         if isinstance(source, (str, os.PathLike)):
             _read_directory(col, os.fspath(source))
         else:

@@ -4,6 +4,7 @@ engine's work; ``load`` prints what the daemon's load stream says."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from dockyard.cli.context import Context
 from dockyard.cli.flags import Options
@@ -61,9 +62,11 @@ def run_save(ctx: Context, opts: Options, args: list[str]) -> int:
 def run_load(ctx: Context, opts: Options, args: list[str]) -> int:
     path: str = opts.input or ""
     platform = _platform(opts)
+    # docker/cli forces quiet when stdout is no terminal: the output is then the result lines alone.
+    quiet = bool(opts.quiet) or not ctx.stdout_isatty()
     if path:
         if os.path.isdir(path):
-            result = ctx.engine.load(path, platform=platform)
+            result = _load(ctx, path, platform, quiet)
         else:
             try:
                 stream = open(path, "rb", buffering=1 << 20)
@@ -72,11 +75,29 @@ def run_load(ctx: Context, opts: Options, args: list[str]) -> int:
             except OSError as err:
                 raise _client_error(f"open {path}: {(err.strerror or str(err)).lower()}") from None
             with stream:
-                result = ctx.engine.load(stream, platform=platform)
+                result = _load(ctx, stream, platform, quiet)
     else:
         if ctx.stdin_isatty():
             raise _client_error("requested load from stdin, but stdin is empty")
-        result = ctx.engine.load(ctx.stdin.buffer, platform=platform)  # type: ignore[attr-defined]
+        result = _load(ctx, ctx.stdin.buffer, platform, quiet)  # type: ignore[attr-defined]
     for line in result.lines:
         ctx.stdout.write(line + "\n")
     return 0
+
+
+def _load(ctx: Context, source: Any, platform: Any, quiet: bool) -> Any:
+    """The engine's load, its layers drawn live above the result lines on a terminal.
+
+    The terminal view is pull's and push's (a bar per layer under Docker's id, plus a total), not
+    Docker's redrawn ``<id>: Loading layer  32.77kB/3.002MB`` lines: the same events, drawn the way
+    every dockyard verb draws a transfer on a terminal (DESIGN principle 7).
+    """
+    if quiet:
+        return ctx.engine.load(source, platform=platform)
+    from dockyard.transfer.progress import RichRenderer
+
+    renderer = RichRenderer(ctx.stdout)
+    try:
+        return ctx.engine.load(source, platform=platform, progress=renderer)
+    finally:
+        renderer.close()

@@ -1,4 +1,4 @@
-"""Progress of pulls and pushes: a stream of events, and the two ways the CLI draws them.
+"""Progress of pulls, pushes and loads: a stream of events, and the two ways the CLI draws them.
 
 The transfer code only emits ``Event``s (moby's ``progress.Progress``: an id, a status, optional byte
 counts). Front ends pick a renderer:
@@ -27,7 +27,10 @@ class Event:
     current: int | None = None  # bytes done, for Downloading / Pushing / Extracting
     total: int | None = None
     # Extra facts for richer front ends; the line renderer ignores them.
-    kind: str = ""  # "layer" for a per-blob event, "" otherwise
+    kind: str = ""  # LAYER for a per-blob event, DROP to take a layer off the view, "" otherwise
+    # What a view shows for the layer from now on, when that is learnt only after its first events: load
+    # names a layer by where the archive puts it until it has read it and knows its diff ID.
+    label: str | None = None
 
     @property
     def has_progress(self) -> bool:
@@ -35,6 +38,11 @@ class Event:
 
 
 ProgressSink = Callable[[Event], None]
+
+LAYER = "layer"
+# The layer turned out to need no showing (load: the store already had it, or it was no layer at all);
+# Docker never shows such layers, so a live view removes what it drew for it.
+DROP = "drop"
 
 
 def null_sink(event: Event) -> None:
@@ -57,7 +65,7 @@ class LineRenderer:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        if event.has_progress:
+        if event.has_progress or event.kind == DROP:
             return
         line = f"{event.id}: {event.status}\n" if event.id else f"{event.status}\n"
         with self._lock:
@@ -117,10 +125,10 @@ class RichRenderer:
             self._progress.stop()
             self._progress = None
 
-    def _task(self, ident: str) -> Any:
+    def _task(self, ident: str, label: str | None) -> Any:
         task = self._tasks.get(ident)
         if task is None:
-            task = self._progress.add_task("", total=None, label=ident, status="")
+            task = self._progress.add_task("", total=None, label=label or ident, status="")
             self._tasks[ident] = task
         return task
 
@@ -130,7 +138,10 @@ class RichRenderer:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if event.kind != "layer":
+            if event.kind == DROP:
+                self._drop(event.id)
+                return
+            if event.kind != LAYER:
                 self._end_round()
                 # "<tag>: Pulling from <repo>", "<tag>: digest: …" are headings, not layers.
                 line = f"{event.id}: {event.status}" if event.id else event.status
@@ -138,8 +149,10 @@ class RichRenderer:
                 return
             if self._progress is None:
                 self._start_round()
-            task = self._task(event.id)
+            task = self._task(event.id, event.label)
             fields: dict[str, Any] = {"status": event.status}
+            if event.label is not None:
+                fields["label"] = event.label
             if event.total is not None:
                 self._totals[event.id] = event.total
                 fields["total"] = event.total
@@ -154,6 +167,22 @@ class RichRenderer:
                     fields["completed"] = total
             self._progress.update(task, **fields)
             self._update_overall()
+
+    def _drop(self, ident: str | None) -> None:
+        task = self._tasks.pop(ident, None) if ident is not None else None
+        if task is None or self._progress is None:
+            return
+        self._progress.remove_task(task)
+        self._done.pop(ident, None)
+        self._totals.pop(ident, None)
+        if self._tasks:
+            self._update_overall()
+            return
+        # Nothing of this round is worth showing: erase its live area rather than leave a bare total
+        # (Progress.stop would add a blank line on a non-interactive console).
+        self._progress.live.transient = True
+        self._progress.live.stop()
+        self._progress = None
 
     def close(self) -> None:
         with self._lock:
@@ -200,7 +229,9 @@ def renderer_for(out: IO[str], *, quiet: bool, tty: bool) -> NullRenderer | Line
 
 
 __all__ = [
+    "DROP",
     "Event",
+    "LAYER",
     "LineRenderer",
     "NullRenderer",
     "ProgressSink",
