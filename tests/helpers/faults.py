@@ -1,5 +1,6 @@
 """An in-process proxy in front of a real docker-registry that misbehaves on purpose (cut connections,
-flipped bytes, 429/5xx with Retry-After) and counts the bytes it serves per path."""
+flipped bytes, 429/5xx with Retry-After) and counts the bytes it serves per path, and the upload bytes it
+receives and hands on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -16,6 +18,23 @@ class _QuietServer(ThreadingHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients that hang up early are part of these tests
+
+
+@dataclass
+class UploadFault:
+    """A fault for upload requests (``/blobs/uploads/``) of ``method``: after ``skip`` matching requests
+    pass, the next ``times`` ones either hang up after ``cut_after`` request-body bytes or, once the
+    body is read, get ``status`` (with ``headers``) instead of the registry's answer."""
+
+    method: str  # "PATCH" or "PUT"
+    cut_after: int | None = None
+    # A real drop delivers what was sent: hand the bytes read so far to the registry, then end its
+    # request early (the registry sees a client that went away mid-body).
+    forward_partial: bool = False
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    skip: int = 0
+    times: int = 1
 
 
 class FaultProxy:
@@ -29,6 +48,9 @@ class FaultProxy:
         self.status_once: list[tuple[str, str, int, dict[str, str]]] = []  # (method, fragment, status, headers)
         self.delay = 0.0  # seconds per 64 KiB chunk of blob bodies
         self.override_ping: dict[str, str] | None = None  # headers of a 401 answer to GET /v2/
+        self.upload_faults: list[UploadFault] = []
+        self.upload_received = 0  # request-body bytes of uploads read from clients
+        self.upload_forwarded = 0  # … and handed to the registry
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -52,21 +74,42 @@ class FaultProxy:
 
             def _forward(self) -> None:
                 method, path = self.command, self.path
+                length = int(self.headers.get("Content-Length") or 0)
+                uploading = "/blobs/uploads/" in path
+                # The client's Host goes on, as a reverse proxy does: the registry builds upload Locations
+                # from it, and they must lead back through here.
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 with proxy.lock:
                     proxy.requests.append((method, path, self.headers.get("Range")))
                     if proxy.override_ping is not None and path == "/v2/":
                         self._reply(401, proxy.override_ping)
                         return
-                    for i, (m, fragment, status, headers) in enumerate(proxy.status_once):
+                    replaced: tuple[int, dict[str, str]] | None = None
+                    for i, (m, fragment, status, extra) in enumerate(proxy.status_once):
                         if m == method and fragment in path:
                             del proxy.status_once[i]
-                            self._reply(status, headers)
-                            return
+                            replaced = (status, extra)
+                            break
+                    fault = self._upload_fault(method) if uploading and replaced is None else None
                     cut = proxy.cut_once.pop(next((f for f in proxy.cut_once if f in path and method == "GET"), ""), None)
                     flip = method == "GET" and any(f in path for f in proxy.flip)
-                length = int(self.headers.get("Content-Length") or 0)
+                if fault is not None and fault.cut_after is not None:
+                    got = self.rfile.read(min(fault.cut_after, length))
+                    self._received(uploading, len(got))
+                    if fault.forward_partial:
+                        self._forward_partial(method, path, headers, got)
+                    self._hang_up()
+                    return
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                self._received(uploading, len(body or b""))
+                if replaced is None and fault is not None and fault.status is not None:
+                    replaced = (fault.status, fault.headers)
+                if replaced is not None:  # the body was read, so the connection stays usable
+                    self._reply(*replaced)
+                    return
+                if uploading and body:
+                    with proxy.lock:
+                        proxy.upload_forwarded += len(body)
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
@@ -100,6 +143,46 @@ class FaultProxy:
                         time.sleep(proxy.delay)
                 conn.close()
 
+            def _upload_fault(self, method: str) -> UploadFault | None:
+                for fault in proxy.upload_faults:
+                    if fault.method != method or fault.times <= 0:
+                        continue
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
+                    fault.times -= 1
+                    return fault
+                return None
+
+            def _received(self, uploading: bool, n: int) -> None:
+                if uploading:
+                    with proxy.lock:
+                        proxy.upload_received += n
+
+            def _forward_partial(self, method: str, path: str, headers: dict[str, str], got: bytes) -> None:
+                host, port = proxy.upstream.rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                    head = f"{method} {path} HTTP/1.1\r\n" + "".join(
+                        f"{k}: {v}\r\n" for k, v in headers.items()) + "Connection: close\r\n\r\n"
+                    upstream.sendall(head.encode("latin-1") + got)
+                    upstream.shutdown(socket.SHUT_WR)
+                    # Wait for the registry to finish with the broken request (it answers or hangs up),
+                    # so what it stored is settled before the client asks about it.
+                    try:
+                        while upstream.recv(65536):
+                            pass
+                    except OSError:
+                        pass
+                with proxy.lock:
+                    proxy.upload_forwarded += len(got)
+
+            def _hang_up(self) -> None:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
             def _count(self, path: str, n: int) -> None:
                 with proxy.lock:
                     proxy.served[path] += n
@@ -111,6 +194,6 @@ class FaultProxy:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = _forward
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
         return Handler

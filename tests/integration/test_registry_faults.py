@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from dockyard.digest import Digest
+from dockyard.digest import Digest, VerifyingReader
 from dockyard.errors import DataCorrupt, DigestMismatch, NotFound, SizeMismatch, TooLarge, Unavailable
 from dockyard.registry.client import OCI_MANIFEST, RegistryClient
-from dockyard.registry.errors import RealmRefused, RegistryError, StreamInterrupted
+from dockyard.registry.errors import RealmRefused, RegistryError, StreamInterrupted, UploadFailed
 from dockyard.registry.hosts import Endpoint, Hosts
 from dockyard.registry.credentials import AuthConfig
 from dockyard.registry.transport import RetryPolicy, Transport
@@ -310,3 +311,121 @@ def test_read_all_hands_over_the_bytes_before_a_drop_then_reports_it() -> None:
         with pytest.raises(StreamInterrupted) as info:
             stream.read()
     assert info.value.received == 700
+
+
+# -- uploads: retried from the registry's status, never on semantic errors -----------------------------
+class FakeUploads:
+    """A registry's upload endpoints, holding what the PATCHes brought; ``faults`` answer the next requests
+    of a method (a Response, or an exception to raise) before the registry sees them."""
+
+    def __init__(self) -> None:
+        self.held = b""
+        self.faults: dict[str, list[httpx.Response | Exception]] = {}
+        self.log: list[tuple[str, str | None]] = []  # (method, Content-Range)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.log.append((request.method, request.headers.get("content-range")))
+        pending = self.faults.get(request.method)
+        if pending:
+            fault = pending.pop(0)
+            request.read()
+            if isinstance(fault, Exception):
+                raise fault
+            return fault
+        loc = {"Location": "/v2/dy/x/blobs/uploads/u1?_state=s"}
+        if request.method == "POST":
+            self.held = b""
+            return httpx.Response(202, headers={**loc, "Range": "0-0"})
+        if request.method == "GET":
+            return httpx.Response(204, headers={**loc, "Range": f"0-{max(len(self.held) - 1, 0)}"})
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        self.held += request.read()
+        if request.method == "PATCH":
+            return httpx.Response(202, headers={**loc, "Range": f"0-{len(self.held) - 1}"})
+        if Digest.of(self.held) != Digest.parse(request.url.params["digest"]):
+            return httpx.Response(400, json={"errors": [{"code": "DIGEST_INVALID", "message": "digest invalid"}]})
+        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(self.held))})
+
+
+def test_patch_429_waits_for_retry_after_then_goes_on() -> None:
+    registry = FakeUploads()
+    registry.faults["PATCH"] = [httpx.Response(429, headers={"Retry-After": "7"})]
+    fake = Fake(registry)
+    fake.client().upload_blob("dy/x", BLOB_DIGEST, len(BLOB), lambda: io.BytesIO(BLOB), chunk_size=300)
+    assert registry.held == BLOB and fake.sleeps == [7.0]
+    # Refused before anything was held: "0-0" (which 2.8 says for one byte too) means a new session.
+    assert [m for m, _ in registry.log] == ["POST", "PATCH", "GET", "POST"] + ["PATCH"] * 4 + ["PUT"]
+
+
+@pytest.mark.parametrize("drop", [httpx.WriteError("connection reset by peer"), httpx.ReadTimeout("timed out"),
+                                  httpx.RemoteProtocolError("Server disconnected without sending a response.")])
+def test_dropped_patch_resumes_after_the_last_chunk_the_registry_holds(drop: Exception) -> None:
+    registry = FakeUploads()
+    fake = Fake(registry)
+    patches = 0
+
+    def drop_third(request: httpx.Request) -> httpx.Response:
+        nonlocal patches
+        if request.method == "PATCH":
+            patches += 1
+            if patches == 3:
+                request.read()
+                raise drop
+        return registry(request)
+
+    fake.handler = drop_third
+    fake.client().upload_blob("dy/x", BLOB_DIGEST, len(BLOB), lambda: io.BytesIO(BLOB), chunk_size=300)
+    assert registry.held == BLOB
+    assert [(m, r) for m, r in registry.log if m != "POST"] == [
+        ("PATCH", "0-299"), ("PATCH", "300-599"), ("GET", None), ("PATCH", "600-899"), ("PATCH", "900-999"),
+        ("PUT", None)]
+    assert len(fake.sleeps) == 1
+
+
+def test_semantic_upload_errors_are_never_retried() -> None:
+    registry = FakeUploads()
+    fake = Fake(registry)
+    with pytest.raises(DataCorrupt) as info:
+        fake.client().upload_blob("dy/x", Digest.of(b"other"), len(BLOB), lambda: io.BytesIO(BLOB))
+    assert isinstance(info.value, RegistryError) and info.value.has_code("DIGEST_INVALID")
+    assert [m for m, _ in registry.log] == ["POST", "PUT"] and fake.sleeps == []
+
+
+def test_a_local_digest_mismatch_is_not_retried() -> None:
+    registry = FakeUploads()
+    fake = Fake(registry)
+    wrong = Digest.of(b"other")
+    with pytest.raises(DigestMismatch):
+        fake.client().upload_blob("dy/x", wrong, len(BLOB), lambda: _Verifying(io.BytesIO(BLOB), wrong, len(BLOB)))
+    # The mismatch came before the last bytes went out (here: the only chunk), and was not retried.
+    assert [m for m, _ in registry.log] == ["POST"] and registry.held == b"" and fake.sleeps == []
+
+
+class _Verifying(VerifyingReader):
+    def close(self) -> None:
+        pass
+
+
+def test_upload_gives_up_at_once_when_the_wait_asked_is_too_long() -> None:
+    registry = FakeUploads()
+    limited = {"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]}
+    registry.faults["PUT"] = [httpx.Response(429, json=limited, headers={"Retry-After": "3600"})]
+    fake = Fake(registry)
+    with pytest.raises(UploadFailed) as info:
+        fake.client().upload_blob("dy/x", BLOB_DIGEST, len(BLOB), lambda: io.BytesIO(BLOB))
+    assert str(info.value) == (f"error pushing blob {BLOB_DIGEST} to reg.example/dy/x (the registry asks to wait "
+                               "longer than dockyard does): toomanyrequests: slow down")
+    assert fake.sleeps == [] and [m for m, _ in registry.log] == ["POST", "PUT"]
+
+
+def test_upload_session_lost_twice_is_given_up() -> None:
+    registry = FakeUploads()
+    gone = {"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "blob upload unknown to registry"}]}
+    registry.faults["PUT"] = [httpx.Response(404, json=gone), httpx.Response(404, json=gone)]
+    fake = Fake(registry)
+    with pytest.raises(UploadFailed) as info:
+        fake.client().upload_blob("dy/x", BLOB_DIGEST, len(BLOB), lambda: io.BytesIO(BLOB))
+    assert "the upload session was lost twice" in str(info.value)
+    assert isinstance(info.value.__cause__, NotFound)
+    assert [m for m, _ in registry.log] == ["POST", "PUT", "HEAD", "POST", "PUT", "HEAD"]

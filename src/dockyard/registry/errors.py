@@ -110,11 +110,25 @@ class RealmRefused(errors.Forbidden):
 
 
 class ConnectionFailed(errors.Unavailable):
-    """No HTTP answer at all (refused, reset, TLS failure, timeout) after the retries."""
+    """No HTTP answer at all (refused, reset, TLS failure, timeout) after the retries.
 
-    def __init__(self, message: str, *, tls: bool = False) -> None:
+    ``retryable`` says whether the transport's policy would try again (a reset or a timeout, not a
+    refused connection or a TLS failure), for callers that do their own retrying (uploads)."""
+
+    def __init__(self, message: str, *, tls: bool = False, retryable: bool = False) -> None:
         super().__init__(message)
         self.tls = tls
+        self.retryable = retryable
+
+
+class UploadFailed(errors.Unavailable):
+    """A blob upload given up after its bounded attempts; the last failure is ``__cause__``."""
+
+    def __init__(self, message: str, *, digest: str, registry: str, attempts: int) -> None:
+        super().__init__(message)
+        self.digest = digest
+        self.registry = registry
+        self.attempts = attempts
 
 
 _CODE_CLASSES: dict[str, type[RegistryError]] = {

@@ -272,19 +272,29 @@ class Transport:
                     attempt += 1
                     continue
                 message, tls = describe_transport_error(method, url, exc)
-                raise ConnectionFailed(message, tls=tls) from exc
+                raise ConnectionFailed(message, tls=tls, retryable=_retryable_exception(exc)) from exc
             self._note_warnings(resp)
             self._note_rate_limit(resp)
             if retry and is_retryable_status(resp.status_code) and attempt + 1 < self.retry.attempts:
-                delay = parse_retry_after(resp.headers.get("retry-after"))
-                if delay is None:
-                    delay = self.retry.backoff(attempt)
-                if delay <= self.retry.max_retry_after:
+                delay = self.retry_delay(attempt, resp.headers.get("retry-after"))
+                if delay is not None:
                     resp.close()
                     self._sleep(delay)
                     attempt += 1
                     continue
             return resp
+
+    def retry_delay(self, attempt: int, retry_after: str | None = None) -> float | None:
+        """The wait before retry number ``attempt`` (0-based): the server's ``Retry-After`` if it sent one,
+        else the backoff; None when the server asks for longer than the policy will wait."""
+        delay = parse_retry_after(retry_after)
+        if delay is None:
+            delay = self.retry.backoff(attempt)
+        return delay if delay <= self.retry.max_retry_after else None
+
+    def pause(self, seconds: float) -> None:
+        """Sleep through the transport's clock (tests hand in their own)."""
+        self._sleep(seconds)
 
     def _send_following(
         self, method: str, url: str, headers: dict[str, str], body: Body, follow: bool
