@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -58,13 +59,29 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_busybox_tar(work / "busybox.tar", work)
 
 
+def _engine_answers(sock: str) -> bool:
+    """A socket file can outlive its dockerd; only an engine that answers /_ping counts."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(2)
+            conn.connect(sock)
+            conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            status_line = conn.recv(64).split(b"\r\n", 1)[0]
+    except OSError:
+        return False
+    return status_line.startswith(b"HTTP/1.") and status_line.split(b" ")[1:2] == [b"200"]
+
+
+@functools.cache
 def docker_engine_host() -> str | None:
-    """The socket of a real Docker engine to compare against, when one is running."""
+    """The socket of a real Docker engine to compare against, when one is running and answers."""
     host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST")
     if host:
         return host
     for sock in ("/run/refdocker.sock",):
-        if os.path.exists(sock):
+        if os.path.exists(sock) and _engine_answers(sock):
             return f"unix://{sock}"
     return None
 
