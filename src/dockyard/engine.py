@@ -154,18 +154,13 @@ class Engine:
     ) -> list[PullResult]:
         from .transfer import pull
 
-        own = transport is None
-        transport = transport or pull.make_transport(self.on_warning)
-        kwargs = dict(platform=platform, transport=transport, docker_config_dir=self.docker_config_dir)
-        if progress is not None:
-            kwargs["progress"] = progress
-        try:
+        with pull.transport_in_use(transport, self.on_warning) as transport:
+            kwargs = dict(platform=platform, transport=transport, docker_config_dir=self.docker_config_dir)
+            if progress is not None:
+                kwargs["progress"] = progress
             if all_tags:
                 return pull.pull_all_tags(self.store, reference, **kwargs)  # type: ignore[arg-type]
             return [pull.pull(self.store, reference, **kwargs)]  # type: ignore[arg-type]
-        finally:
-            if own:
-                transport.close()
 
     def push(
         self,
@@ -176,18 +171,13 @@ class Engine:
         transport: Transport | None = None,
     ) -> list[PushResult]:
         from .transfer import push
-        from .transfer.pull import make_transport
+        from .transfer.pull import transport_in_use
 
-        own = transport is None
-        transport = transport or make_transport(self.on_warning)
-        try:
+        with transport_in_use(transport, self.on_warning) as transport:
             return push.push(
                 self.store, reference, all_tags=all_tags, progress=progress, transport=transport,
                 docker_config_dir=self.docker_config_dir,
             )
-        finally:
-            if own:
-                transport.close()
 
     def login(self, server: str, username: str, password: str, *, transport: Transport | None = None) -> StoreResult:
         """Check the credentials against the registry (``server`` is a config key: ``host[:port]`` or the
@@ -195,17 +185,12 @@ class Engine:
         from .registry.client import RegistryClient
         from .registry.credentials import HUB_SERVER_KEY, AuthConfig, CredentialStore, convert_to_hostname
         from .registry.hosts import HUB_DOMAIN
-        from .transfer.pull import make_transport
+        from .transfer.pull import transport_in_use
 
         registry = HUB_DOMAIN if server == HUB_SERVER_KEY else convert_to_hostname(server)
-        own = transport is None
-        transport = transport or make_transport()
-        try:
+        with transport_in_use(transport) as transport:
             creds = AuthConfig(username=username, password=password, server_address=server)
             identity = RegistryClient(registry, transport=transport, credentials=creds, push=True).login()
-        finally:
-            if own:
-                transport.close()
         return CredentialStore(self.docker_config_dir).store(server, username, password, identity_token=identity or "")
 
     def stored_credentials(self, server: str) -> AuthConfig:

@@ -16,7 +16,7 @@ then finds it committed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -76,6 +76,21 @@ def make_transport(on_warning: Callable[[str], None] | None = None) -> Transport
     return Transport(hosts=Hosts(load_settings()), on_warning=on_warning)
 
 
+@contextlib.contextmanager
+def transport_in_use(
+    transport: Transport | None, on_warning: Callable[[str], None] | None = None
+) -> Iterator[Transport]:
+    """The caller's transport as it is, or a new one that is closed when the block ends."""
+    if transport is not None:
+        yield transport
+        return
+    made = make_transport(on_warning)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
 def open_client(
     registry: str, *, transport: Transport, docker_config_dir: Path | None, push: bool = False
 ) -> RegistryClient:
@@ -104,15 +119,10 @@ def pull(
     concurrency: int | None = None,
 ) -> PullResult:
     """Pull one tag or digest (a bare name means ``:latest``)."""
-    own = transport is None
-    transport = transport or make_transport()
-    try:
+    with transport_in_use(transport) as transport:
         client = open_client(ref.domain, transport=transport, docker_config_dir=docker_config_dir)
         limit = concurrency or max_downloads(transport)
         return _Puller(store, client, progress, limit).pull(ref.with_default_tag() if ref.digest is None else ref, platform)
-    finally:
-        if own:
-            transport.close()
 
 
 def pull_all_tags(
@@ -126,9 +136,7 @@ def pull_all_tags(
     concurrency: int | None = None,
 ) -> list[PullResult]:
     """``pull -a``: every tag the registry lists for the repository, in its order."""
-    own = transport is None
-    transport = transport or make_transport()
-    try:
+    with transport_in_use(transport) as transport:
         client = open_client(ref.domain, transport=transport, docker_config_dir=docker_config_dir)
         try:
             tags = client.list_tags(ref.path)
@@ -138,9 +146,6 @@ def pull_all_tags(
             raise _access_denied(ref, exc) from exc
         puller = _Puller(store, client, progress, concurrency or max_downloads(transport))
         return [puller.pull(ref.with_tag(tag), platform) for tag in tags]
-    finally:
-        if own:
-            transport.close()
 
 
 def _named(cls: type[errors.DockyardError], message: str, cause: BaseException) -> errors.DockyardError:
@@ -506,17 +511,12 @@ def list_tags(
     ref: Reference, *, transport: Transport | None = None, docker_config_dir: Path | None = None
 ) -> list[str]:
     """Every tag of a repository on any registry (``search --list-tags``), in the registry's order."""
-    own = transport is None
-    transport = transport or make_transport()
-    try:
+    with transport_in_use(transport) as transport:
         client = open_client(ref.domain, transport=transport, docker_config_dir=docker_config_dir)
         try:
             return client.list_tags(ref.path)
         except errors.NotFound as exc:
             raise _named(errors.NotFound, f"repository {ref.familiar_name} not found: {exc}", exc) from exc
-    finally:
-        if own:
-            transport.close()
 
 
 def search_registry(
@@ -534,9 +534,7 @@ def search_registry(
     index, remote = split_search_term(term)
     if limit is not None and not 1 <= limit <= 100:
         raise errors.InvalidArgument(f"limit {limit} is outside the range of [1, 100]")
-    own = transport is None
-    transport = transport or make_transport()
-    try:
+    with transport_in_use(transport) as transport:
         credentials = CredentialStore(docker_config_dir).for_registry(index)
         try:
             return search(term, limit=limit, transport=transport, credentials=credentials)
@@ -546,9 +544,6 @@ def search_registry(
         client = open_client(index, transport=transport, docker_config_dir=docker_config_dir)
         names = [name for name in client.catalog() if remote in name]
         return [SearchResult(name, "", 0, False, False) for name in names[: limit or DEFAULT_LIMIT]]
-    finally:
-        if own:
-            transport.close()
 
 
 def blob_ingest_key(digest: Digest) -> str:
@@ -770,6 +765,7 @@ __all__ = [
     "blob_ingest_key",
     "list_tags",
     "make_transport",
+    "transport_in_use",
     "open_client",
     "pull",
     "pull_all_tags",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .. import errors
 from ..digest import CHUNK, Digest
 from .progress import Event, ProgressSink, Throttle, null_sink
-from .pull import make_transport, open_client
+from .pull import open_client, transport_in_use
 from .scheduler import run_bounded
 
 if TYPE_CHECKING:
@@ -66,9 +66,7 @@ def push(
         if image_id is None:
             raise errors.NotFound(f"tag does not exist: {tagged.familiar()}")
         targets = [(tagged, image_id)]
-    own = transport is None
-    transport = transport or make_transport()
-    try:
+    with transport_in_use(transport) as transport:
         client = open_client(ref.domain, transport=transport, docker_config_dir=docker_config_dir, push=True)
         limit = concurrency or transport.hosts.settings.max_concurrent_uploads
         pusher = _Pusher(store, client, progress, limit)
@@ -77,9 +75,6 @@ def push(
         client.ping()
         with store.lease():
             return [pusher.push_image(target, image_id) for target, image_id in targets]
-    finally:
-        if own:
-            transport.close()
 
 
 class _VerifiedUpload:
