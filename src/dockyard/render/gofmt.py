@@ -308,12 +308,16 @@ class _Printer:
 
     def bad_verb(self, verb: str, arg: Any) -> None:
         self.buf.append("%!" + verb + "(")
+        self._print_typed(arg)
+        self.buf.append(")")
+
+    def _print_typed(self, arg: Any) -> None:
+        """``TYPE=value`` (or ``<nil>``), as Go's fmt reports a bad or extra argument."""
         if arg is None:
             self.buf.append("<nil>")
         else:
             self.buf.append(go_type_name(arg) + "=")
             self.print_arg(arg, "v")
-        self.buf.append(")")
 
     # dispatch ----------------------------------------------------------------------------------
     def handle_methods(self, arg: Any, verb: str) -> bool:
@@ -486,11 +490,7 @@ class _Printer:
             for n, arg in enumerate(args[arg_num:]):
                 if n:
                     self.buf.append(", ")
-                if arg is None:
-                    self.buf.append("<nil>")
-                else:
-                    self.buf.append(go_type_name(arg) + "=")
-                    self.print_arg(arg, "v")
+                self._print_typed(arg)
             self.buf.append(")")
 
     def arg_number(self, arg_num: int, fmt: str, i: int, num_args: int) -> tuple[int, int, bool]:

@@ -353,21 +353,7 @@ class Lexer:
         self.state = self.lex_inside_action
 
     def lex_char(self) -> None:
-        while True:
-            ch = self.next()
-            if ch == "\\":
-                nxt = self.next()
-                if nxt not in ("", "\n"):
-                    continue
-                self.errorf("unterminated character constant")
-                return
-            if ch in ("", "\n"):
-                self.errorf("unterminated character constant")
-                return
-            if ch == "'":
-                break
-        self.emit(T.CHAR_CONSTANT)
-        self.state = self.lex_inside_action
+        self._lex_escaped_until("'", T.CHAR_CONSTANT, "unterminated character constant")
 
     def lex_number(self) -> None:
         if not self.scan_number():
@@ -408,20 +394,22 @@ class Lexer:
         return True
 
     def lex_quote(self) -> None:
+        self._lex_escaped_until('"', T.STRING, "unterminated quoted string")
+
+    def _lex_escaped_until(self, close: str, token: T, unterminated: str) -> None:
+        """A '…' or "…" literal: backslash escapes, no newline, ends at ``close`` (Go's lexChar/lexQuote)."""
         while True:
             ch = self.next()
             if ch == "\\":
-                nxt = self.next()
-                if nxt not in ("", "\n"):
+                ch = self.next()
+                if ch not in ("", "\n"):
                     continue
-                self.errorf("unterminated quoted string")
-                return
             if ch in ("", "\n"):
-                self.errorf("unterminated quoted string")
+                self.errorf(unterminated)
                 return
-            if ch == '"':
+            if ch == close:
                 break
-        self.emit(T.STRING)
+        self.emit(token)
         self.state = self.lex_inside_action
 
     def lex_raw_quote(self) -> None:
