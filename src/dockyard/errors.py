@@ -11,27 +11,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import ClassVar
 
+from ._constant import Constant
 from ._record import dataclass
 
 
-class Category:
-    """One error category: ``name`` and ``value`` as an Enum member has them, and compared by identity.
+class Category(Constant):
+    """One error category: ``name`` and ``value`` as an Enum member has them, compared by identity."""
 
-    Not an ``enum.Enum``: ``enum`` would be imported by nothing else on the ``images`` path, and it costs
-    a couple of ms of start-up.
-    """
-
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: str) -> None:
-        self.name = name
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"<Category.{self.name}: {self.value!r}>"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return getattr, (Category, self.name)  # copies and pickles stay the one member, as an Enum's do
+    __slots__ = ()
 
     NOT_FOUND: ClassVar[Category]
     INVALID_ARGUMENT: ClassVar[Category]
@@ -49,7 +36,7 @@ class Category:
     USAGE: ClassVar[Category]
 
 
-for _name in (
+Category.define((name, name.lower()) for name in (
     "NOT_FOUND",
     "INVALID_ARGUMENT",
     "CONFLICT",
@@ -64,9 +51,7 @@ for _name in (
     "UNSUPPORTED",
     "INTERNAL",
     "USAGE",
-):
-    setattr(Category, _name, Category(_name, _name.lower()))
-del _name
+))
 
 
 @dataclass(frozen=True)

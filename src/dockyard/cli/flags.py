@@ -11,6 +11,7 @@ Every parse failure raises :class:`~dockyard.errors.UsageError`; the front end a
 from __future__ import annotations
 
 import os
+from .._constant import Constant
 from .._lazyre import lazy_compile
 from .._record import dataclass, field
 
@@ -23,21 +24,10 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 
-class FlagKind:
-    """A flag's value kind; members compared by identity, with ``name`` and ``value`` as an Enum's (not an
-    ``enum.Enum``: importing enum costs start-up time nothing else on the ``images`` path needs)."""
+class FlagKind(Constant):
+    """A flag's value kind; members compared by identity, with ``name`` and ``value`` as an Enum's."""
 
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: str) -> None:
-        self.name = name
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"<FlagKind.{self.name}: {self.value!r}>"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return getattr, (FlagKind, self.name)  # copies and pickles stay the one member, as an Enum's do
+    __slots__ = ()
 
     BOOL: ClassVar[FlagKind]
     STRING: ClassVar[FlagKind]
@@ -48,7 +38,7 @@ class FlagKind:
     BYTES: ClassVar[FlagKind]  # docker's MemBytes: "512m", "1g"
 
 
-for _name, _value in (
+FlagKind.define((
     ("BOOL", "bool"),
     ("STRING", "string"),
     ("INT", "int"),
@@ -56,9 +46,7 @@ for _name, _value in (
     ("FILTER", "filter"),
     ("STRINGS", "strings"),
     ("BYTES", "bytes"),
-):
-    setattr(FlagKind, _name, FlagKind(_name, _value))
-del _name, _value
+))
 
 
 _DEFAULT_TYPE_NAME: dict[FlagKind, str] = {
