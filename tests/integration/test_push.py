@@ -3,6 +3,7 @@ and images that the reference Docker engine pulls and runs."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -113,3 +114,56 @@ def test_docker_pulls_and_runs_what_dockyard_pushed(
         assert run.returncode == 0, run.stderr
     finally:
         subprocess.run(["docker", "rmi", "-f", name], env=env, capture_output=True)
+
+
+def _load(tmp_path: Path, archive: bytes) -> None:
+    path = tmp_path / "image.tar"
+    path.write_bytes(archive)
+    code, _, err = run_cli("load", "-q", "-i", str(path))
+    assert (code, err) == (0, "")
+
+
+def test_zstd_layer_without_a_manifest_is_pushed_as_gzip(
+    registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A docker-save archive may hold zstd layer tars; Docker pushes such layers gzip-compressed."""
+    from tests.helpers.archives import Img, layer_tar, legacy_archive
+
+    name = f"{registry.host}/dy/zstd:1"
+    img = Img([layer_tar({"etc/zstd.txt": b"zstd layer\n" * 100})], tags=[name], layer_compression="zstd")
+    _load(tmp_path, legacy_archive([img]).build())
+    code, out, err = run_cli("push", name)
+    assert (code, err) == (0, "")
+    with Store.open(store_root) as store:
+        diff_id = Digest.parse(img.diff_ids[0])
+        gz = [d for d, kind, _ in store.meta.layer_blobs_for(diff_id) if kind == mt.DOCKER_LAYER_GZIP]
+        assert len(gz) == 1
+        assert store.check() == []
+    assert f"{diff_id.short}: Pushed" in out.splitlines()
+    fetched = registry_client(registry).get_manifest("dy/zstd", "1")
+    assert fetched.media_type == mt.DOCKER_MANIFEST
+    assert [layer["digest"] for layer in json.loads(fetched.raw)["layers"]] == [str(d) for d in gz]
+
+    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
+    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
+    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id
+
+
+def test_zstd_layer_with_a_zstd_manifest_is_pushed_as_it_is(
+    registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An OCI image with zstd layers keeps its manifest, so its digest, through push and pull."""
+    from tests.helpers.archives import Img, layer_tar, oci_archive, oci_manifest, sha
+
+    name = f"{registry.host}/dy/zstd-oci:1"
+    img = Img([layer_tar({"etc/zstd.txt": b"zstd layer\n" * 100})], layer_compression="zstd")
+    _load(tmp_path, oci_archive([(img, {"io.containerd.image.name": name})]).build())
+    code, out, err = run_cli("push", name)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith(f"1: digest: {sha(oci_manifest(img))} ")
+    layer = json.loads(registry_client(registry).get_manifest("dy/zstd-oci", "1").raw)["layers"][0]
+    assert (layer["mediaType"], layer["digest"]) == (mt.OCI_LAYER_ZSTD, sha(img.blobs[0]))
+
+    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
+    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
+    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id

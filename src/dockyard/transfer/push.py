@@ -2,8 +2,9 @@
 
 Per image: pick the manifest to send — one stored for the image whose blobs are all here (a pulled image
 goes back byte for byte, so its digest stays), else a Docker v2 manifest built from gzip blobs and stored,
-so the next push sends the same bytes. Layers kept uncompressed (``import``) are gzip-compressed once with
-isal and that blob is recorded beside the plain one (``layer_blobs``), so the compression is paid once.
+so the next push sends the same bytes. Layers kept uncompressed (``import``) or zstd-compressed (with no
+stored manifest naming them) are gzip-compressed once with isal and that blob is recorded beside the
+stored one (``layer_blobs``), so the compression is paid once.
 Per blob: HEAD (``Layer already exists``) → cross-repository mount when ``blob_sources`` knows another
 repository of the same registry (``Mounted from …``) → upload (``Pushed``). Then the config, then the
 manifest by tag. Blobs are re-verified while they are read (hazard 24).
@@ -24,6 +25,7 @@ from .pull import open_client, transport_in_use
 from .scheduler import run_bounded
 
 if TYPE_CHECKING:
+    from ..digest import Readable
     from ..oci.descriptor import Descriptor
     from ..reference import Reference
     from ..registry.client import RegistryClient
@@ -177,7 +179,8 @@ class _Pusher:
 
     def _gzip_blob(self, diff_id: Digest, blob: Digest, media_type: str) -> Descriptor:
         """A gzip representation of the layer: a recorded one, else made now with isal and recorded."""
-        from ..layers.compression import Compression, compressing_writer
+        from ..digest import VerifyingReader
+        from ..layers.compression import Compression, compressing_writer, open_decompressed
         from ..oci import mediatypes as mt
         from ..oci.descriptor import Descriptor
 
@@ -185,12 +188,16 @@ class _Pusher:
         for digest, kind, size in self.store.meta.layer_blobs_for(diff_id):
             if kind in mt.GZIP_LAYER_TYPES and content.has(digest):
                 return Descriptor(mt.DOCKER_LAYER_GZIP, digest, size)
-        if mt.layer_compression(media_type) == "zstd":
-            raise errors.Unsupported(f"pushing zstd layer {blob} as gzip is not supported yet")
         ingest = content.writer(f"push-gzip/{diff_id}/{uuid.uuid4().hex}")
         try:
             ingest.truncate(0)
-            with content.open_verified(blob) as source, compressing_writer(ingest, Compression.GZIP) as gz:
+            with content.open_verified(blob) as stored, compressing_writer(ingest, Compression.GZIP) as gz:
+                source: Readable = stored
+                if mt.layer_compression(media_type) is not None:
+                    # A zstd layer (e.g. from a docker-save archive) goes out as gzip, as Docker pushes
+                    # layers; what it decompresses to must still be the layer the config names.
+                    _, plain = open_decompressed(stored)
+                    source = VerifyingReader(plain, diff_id)
                 while chunk := source.read(CHUNK):
                     gz.write(chunk)
             size = ingest.offset
