@@ -167,3 +167,27 @@ def test_zstd_layer_with_a_zstd_manifest_is_pushed_as_it_is(
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
     assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
     assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id
+
+
+def test_a_layer_used_twice_is_compressed_and_pushed_once(
+    registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.helpers.archives import Img, layer_tar, legacy_archive
+
+    name = f"{registry.host}/dy/twice:1"
+    base = layer_tar({"etc/base.txt": b"base\n"})
+    img = Img([base, layer_tar({"etc/other.txt": b"other\n"}), base], tags=[name])
+    _load(tmp_path, legacy_archive([img]).build())
+    code, out, err = run_cli("push", name)
+    assert (code, err) == (0, "")
+    short = [Digest.parse(d).short for d in img.diff_ids]
+    lines = out.splitlines()
+    assert lines[1:3] == [f"{short[0]}: Preparing", f"{short[1]}: Preparing"]
+    assert sorted(lines[3:5]) == sorted([f"{short[0]}: Pushed", f"{short[1]}: Pushed"])
+    assert len(lines) == 6
+    layers = json.loads(registry_client(registry).get_manifest("dy/twice", "1").raw)["layers"]
+    assert len(layers) == 3 and layers[0] == layers[2] != layers[1]
+
+    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
+    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
+    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id

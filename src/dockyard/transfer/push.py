@@ -13,7 +13,7 @@ manifest by tag. Blobs are re-verified while they are read (hazard 24).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,23 +118,42 @@ class _Pusher:
         image = self.store.meta.get_image(image_id)
         if image is None:
             raise errors.NotFound(f"No such image: {image_id}")
-        raw, media_type, config, layers = self._manifest_for(image)
-        ids = [layer.diff_id.short for layer in image.layers]
-        if len(ids) != len(layers):
-            ids = [d.digest.short for d in layers]
-        repo = ref.path
-        jobs = list(zip(ids, layers))
-        seen: set[str] = set()
-        for ident, _ in jobs:
-            if ident not in seen:
-                seen.add(ident)
-                self.progress(Event("Preparing", id=ident, kind="layer"))
+        stored = self._stored_manifest(image)
+        # One job per distinct blob, named by its layer's short diff ID: a layer a built manifest needs is
+        # gzip-compressed (unless a gzip blob is recorded for it) and uploaded in the same job, so
+        # compression runs on every core and each upload starts as soon as its blob is ready.
+        jobs: dict[str, tuple[str, Callable[[], Descriptor]]] = {}
+        if stored is not None:
+            raw, media_type, config, layers = stored
+            ids = [layer.diff_id.short for layer in image.layers]
+            if len(ids) != len(layers):
+                ids = [d.digest.short for d in layers]
+            keys = [str(d.digest) for d in layers]
+            for key, ident, desc in zip(keys, ids, layers):
+                jobs.setdefault(key, (ident, lambda desc=desc: desc))
+        else:
+            keys = [str(layer.diff_id) for layer in image.layers]
+            for key, layer in zip(keys, image.layers):
+                jobs.setdefault(key, (layer.diff_id.short, lambda layer=layer: self._gzip_blob(
+                    layer.diff_id, layer.blob, layer.media_type)))
+        for ident in dict.fromkeys(ident for ident, _ in jobs.values()):
+            self.progress(Event("Preparing", id=ident, kind="layer"))
 
-        def queued(item: tuple[str, Descriptor]) -> None:
-            self.progress(Event("Waiting", id=item[0], kind="layer"))
+        def job(key: str) -> Descriptor:
+            ident, blob = jobs[key]
+            desc = blob()
+            self._push_blob(ref, ident, desc)
+            return desc
 
-        run_bounded(jobs, lambda item: self._push_blob(ref, item[0], item[1]), limit=self.limit, on_queued=queued)
+        def queued(key: str) -> None:
+            self.progress(Event("Waiting", id=jobs[key][0], kind="layer"))
+
+        unique = list(jobs)
+        pushed = dict(zip(unique, run_bounded(unique, job, limit=self.limit, on_queued=queued)))
+        if stored is None:
+            raw, media_type, config, layers = self._build_manifest(image, [pushed[key] for key in keys])
         self._push_blob(ref, None, config)
+        repo = ref.path
         digest = self.client.put_manifest(repo, ref.tag or "latest", raw, media_type)
         meta = self.store.meta
         with meta.transaction():
@@ -145,8 +164,9 @@ class _Pusher:
         return PushResult(ref, image_id, digest, len(raw))
 
     # -- manifest -----------------------------------------------------------------------------------
-    def _manifest_for(self, image: ImageRecord) -> tuple[bytes, str, Descriptor, list[Descriptor]]:
-        """(bytes, media type, config descriptor, layer descriptors) of the manifest to push."""
+    def _stored_manifest(self, image: ImageRecord) -> tuple[bytes, str, Descriptor, list[Descriptor]] | None:
+        """(bytes, media type, config descriptor, layer descriptors) of a manifest stored for the image
+        whose blobs are all here: a pulled image goes back byte for byte, so its digest stays."""
         from ..oci.manifest import Manifest, parse_manifest_or_index
 
         content = self.store.content
@@ -162,15 +182,17 @@ class _Pusher:
                 continue
             if all(content.has(d.digest) for d in doc.layers):
                 return raw, doc.media_type, doc.config, list(doc.layers)
-        return self._build_manifest(image)
+        return None
 
-    def _build_manifest(self, image: ImageRecord) -> tuple[bytes, str, Descriptor, list[Descriptor]]:
+    def _build_manifest(
+        self, image: ImageRecord, layers: list[Descriptor]
+    ) -> tuple[bytes, str, Descriptor, list[Descriptor]]:
+        """A Docker v2 manifest over the image's gzip layers, stored so the next push sends the same bytes."""
         from ..oci import mediatypes as mt
         from ..oci.descriptor import Descriptor
         from ..oci.manifest import build_docker_manifest
         from ..store import ManifestRecord
 
-        layers = [self._gzip_blob(layer.diff_id, layer.blob, layer.media_type) for layer in image.layers]
         config = Descriptor(mt.DOCKER_CONFIG, image.config_digest, image.config_size)
         raw = build_docker_manifest(config, layers)
         digest = self.store.content.put_bytes(raw)
