@@ -13,6 +13,7 @@ import pytest
 from dockyard.digest import Digest
 from dockyard.oci import mediatypes as mt
 from dockyard.store import Store
+from tests.helpers.archives import Img, layer_tar, legacy_archive, oci_archive, oci_manifest, sha
 from tests.helpers.registry import RegistryServer
 from tests.helpers.cli import run_cli
 from tests.helpers.images import import_image
@@ -123,12 +124,17 @@ def _load(tmp_path: Path, archive: bytes) -> None:
     assert (code, err) == (0, "")
 
 
+def _pulls_back_as(name: str, image_id: str, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Into another store, the pushed image pulls back to the same image ID."""
+    monkeypatch.setenv("DOCKYARD_ROOT", str(store))
+    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
+    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == image_id
+
+
 def test_zstd_layer_without_a_manifest_is_pushed_as_gzip(
     registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A docker-save archive may hold zstd layer tars; Docker pushes such layers gzip-compressed."""
-    from tests.helpers.archives import Img, layer_tar, legacy_archive
-
     name = f"{registry.host}/dy/zstd:1"
     img = Img([layer_tar({"etc/zstd.txt": b"zstd layer\n" * 100})], tags=[name], layer_compression="zstd")
     _load(tmp_path, legacy_archive([img]).build())
@@ -144,17 +150,13 @@ def test_zstd_layer_without_a_manifest_is_pushed_as_gzip(
     assert fetched.media_type == mt.DOCKER_MANIFEST
     assert [layer["digest"] for layer in json.loads(fetched.raw)["layers"]] == [str(d) for d in gz]
 
-    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
-    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
-    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id
+    _pulls_back_as(name, img.id, tmp_path / "second-store", monkeypatch)
 
 
 def test_zstd_layer_with_a_zstd_manifest_is_pushed_as_it_is(
     registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An OCI image with zstd layers keeps its manifest, so its digest, through push and pull."""
-    from tests.helpers.archives import Img, layer_tar, oci_archive, oci_manifest, sha
-
     name = f"{registry.host}/dy/zstd-oci:1"
     img = Img([layer_tar({"etc/zstd.txt": b"zstd layer\n" * 100})], layer_compression="zstd")
     _load(tmp_path, oci_archive([(img, {"io.containerd.image.name": name})]).build())
@@ -164,16 +166,12 @@ def test_zstd_layer_with_a_zstd_manifest_is_pushed_as_it_is(
     layer = json.loads(registry_client(registry).get_manifest("dy/zstd-oci", "1").raw)["layers"][0]
     assert (layer["mediaType"], layer["digest"]) == (mt.OCI_LAYER_ZSTD, sha(img.blobs[0]))
 
-    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
-    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
-    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id
+    _pulls_back_as(name, img.id, tmp_path / "second-store", monkeypatch)
 
 
 def test_a_layer_used_twice_is_compressed_and_pushed_once(
     registry: RegistryServer, tmp_path: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.helpers.archives import Img, layer_tar, legacy_archive
-
     name = f"{registry.host}/dy/twice:1"
     base = layer_tar({"etc/base.txt": b"base\n"})
     img = Img([base, layer_tar({"etc/other.txt": b"other\n"}), base], tags=[name])
@@ -188,6 +186,4 @@ def test_a_layer_used_twice_is_compressed_and_pushed_once(
     layers = json.loads(registry_client(registry).get_manifest("dy/twice", "1").raw)["layers"]
     assert len(layers) == 3 and layers[0] == layers[2] != layers[1]
 
-    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "second-store"))
-    assert run_cli("pull", "-q", name) == (0, f"{name}\n", "")
-    assert run_cli("image", "inspect", name, "--format", "{{.Id}}")[1].strip() == img.id
+    _pulls_back_as(name, img.id, tmp_path / "second-store", monkeypatch)
