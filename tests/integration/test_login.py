@@ -47,6 +47,8 @@ def test_login_password_stdin_stores_and_warns_once(basic_registry: RegistryServ
     assert (code, out, err) == (0, "Login Succeeded\n", WARNING.format(path=path))
     assert config(store_root)["auths"][host] == {"auth": base64.b64encode(b"dyuser:dypass").decode()}
     assert path.stat().st_mode & 0o777 == 0o600
+    # Written as Docker writes it: tab-indented, no newline after the closing brace.
+    assert path.read_text() == json.dumps(config(store_root), indent="\t")
     # Same credentials again: the file does not change, so no warning.
     assert login("dypass\n", "-u", "dyuser", "--password-stdin", host) == (0, "Login Succeeded\n", "")
     # No flags: the stored credentials are tried first.

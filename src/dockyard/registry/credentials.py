@@ -175,7 +175,7 @@ class CredentialStore:
             mode, owner = st.st_mode & 0o7777, (st.st_uid, st.st_gid)
         except FileNotFoundError:
             mode, owner = 0o600, None
-        text = json.dumps(doc, indent="\t") + "\n"
+        text = json.dumps(doc, indent="\t")  # as Docker's json.MarshalIndent: no trailing newline
         write_atomically(target, text.encode("utf-8"), mode=mode, prefix=".config.json.", owner=owner)
 
     @staticmethod
