@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.cli.images import DEFAULT_TABLE as IMAGES_DEFAULT_TABLE, IMAGE_HEADERS
 from dockyard.errors import TemplateError
 from dockyard.render.formatter import FormatSpec, RowContext, go_json_dumps, preprocess, render_rows
 
@@ -263,22 +264,6 @@ def _row_from_json(values: dict[str, str]) -> RowContext:
     return row_type()
 
 
-IMAGE_HEADER = {
-    "ID": "IMAGE ID",
-    "Repository": "REPOSITORY",
-    "Tag": "TAG",
-    "Digest": "DIGEST",
-    "CreatedSince": "CREATED",
-    "CreatedAt": "CREATED AT",
-    "Size": "SIZE",
-    "VirtualSize": "SIZE",
-    "SharedSize": "SHARED SIZE",
-    "UniqueSize": "UNIQUE SIZE",
-    "Containers": "CONTAINERS",
-}
-DOCKER_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-
-
 @pytest.mark.interop
 @pytest.mark.parametrize(
     "value",
@@ -302,7 +287,7 @@ def test_matches_docker_images(docker_engine: str, docker_images: list[str], val
         pytest.skip("the engine's images kept changing")
     rows = [_row_from_json(json.loads(line)) for line in before.splitlines()]
     assert len(rows) == 3
-    ours = render_rows(FormatSpec.parse(value), rows, IMAGE_HEADER, DOCKER_DEFAULT).split("\n")
+    ours = render_rows(FormatSpec.parse(value), rows, IMAGE_HEADERS, IMAGES_DEFAULT_TABLE).split("\n")
     theirs = expected.split("\n")
     spec = FormatSpec.parse(value)
     if spec.is_table:  # the header comes first; rows of one image come in random order (a Go map)
