@@ -49,7 +49,7 @@ def chain(store_root: Path, tmp_path: Path) -> dict[str, str]:
         ]
         mid = _image(store, [l1, l2], mid_history, None)
         top = _image(store, [l1, l2], top_history, mid)
-        store.set_tag("docker.io/library/dyhist:top", "docker.io/library/dyhist", "top", top)
+        store.meta.set_tag("docker.io/library/dyhist:top", "docker.io/library/dyhist", "top", top)
         assert store.check() == []
     return {"mid": mid, "top": top}
 

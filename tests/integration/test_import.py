@@ -52,7 +52,7 @@ def test_import_file_each_compression(store_root: Path, rootfs: Path, tmp_path: 
         assert config["rootfs"] == {"type": "layers", "diff_ids": [diff_id]}
         # the layer is the decompressed input, byte for byte, stored as a plain tar
         assert store.content.path(Digest.parse(diff_id)).read_bytes() == data
-        image = store.get_image(image_id)
+        image = store.meta.get_image(image_id)
         assert image.layers[0].media_type == "application/vnd.docker.image.rootfs.diff.tar"
         assert image.size == 16
         assert config["comment"] == "Imported from -"
@@ -82,7 +82,7 @@ def test_import_stdin_and_untagged(store_root: Path, rootfs: Path) -> None:
     data = rootfs.read_bytes()
     image_id = image_id_from(run_cli("import", "-", stdin=gzip.compress(data)))
     with Store.open(store_root) as store:
-        assert store.tags_for(image_id) == []
+        assert store.meta.tags_for(image_id) == []
         assert config_of(store, image_id)["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(data).hexdigest()]
         assert store.check() == []
 
@@ -118,7 +118,7 @@ def test_import_from_url(store_root: Path, rootfs: Path, http_server: tuple[str,
         config = config_of(store, image_id)
         assert config["comment"] == f"Imported from {url}"
         assert config["history"][0]["comment"] == f"Imported from {url}"
-        assert [t.name for t in store.tags_for(image_id)] == ["docker.io/library/dyimp-url:latest"]
+        assert [t.name for t in store.meta.tags_for(image_id)] == ["docker.io/library/dyimp-url:latest"]
     missing = run_cli("import", f"{base}/nothing.tar")
     assert missing.code == 1 and missing.out == ""
     assert missing.err.startswith(f"Error response from daemon: failed to GET {base}/nothing.tar with status 404")
@@ -155,8 +155,8 @@ def _store_state(store_root: Path) -> tuple[list, list, list]:
     with Store.open(store_root) as store:
         assert store.check() == []
         return (
-            [i.id for i in store.list_images()],
-            [t.name for t in store.all_tags()],
+            [i.id for i in store.meta.list_images()],
+            [t.name for t in store.meta.all_tags()],
             sorted(str(d) for d, _ in store.content.iter_blobs()),
         )
 
@@ -216,7 +216,7 @@ def test_corrupt_input_leaves_nothing(store_root: Path, rootfs: Path, tmp_path: 
 def test_import_busybox_and_run_history(store_root: Path, busybox_tar: Path) -> None:
     image_id = image_id_from(run_cli("import", str(busybox_tar), "dyimp-busybox"))
     with Store.open(store_root) as store:
-        size = store.get_image(image_id).size
+        size = store.meta.get_image(image_id).size
     hist = run_cli("history", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Comment}}|{{.Size}}", "--no-trunc", "-H=false",
                "dyimp-busybox")
     assert hist.out == f"{image_id}||Imported from -|{size}\n"

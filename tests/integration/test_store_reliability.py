@@ -87,8 +87,8 @@ def _assert_consistent(store_root: Path) -> None:
     with Store.open(store_root) as store:
         errors = [p for p in store.check() if p.severity == "error"]
         assert errors == []
-        for tag in store.all_tags():
-            image = store.get_image(tag.image_id)
+        for tag in store.meta.all_tags():
+            image = store.meta.get_image(tag.image_id)
             assert image is not None, tag
             for layer in image.layers:
                 assert store.content.has(layer.blob)
@@ -110,7 +110,7 @@ def test_processes_importing_tagging_removing_and_pruning_at_once(store_root: Pa
     _assert_consistent(store_root)
     # what survives is usable: every listed image inspects, and its history names its import
     with Store.open(store_root) as store:
-        ids = [image.id for image in store.list_images()]
+        ids = [image.id for image in store.meta.list_images()]
     for image_id in ids:
         result = run_cli_process("history", "-q", "--format", "{{.Comment}}", image_id, env=_env(store_root),
                                  timeout=60)
@@ -152,9 +152,9 @@ def test_import_killed_at_random_points(store_root: Path, tmp_path: Path) -> Non
             stream.close()  # type: ignore[union-attr]
         _assert_consistent(store_root)
         with Store.open(store_root) as store:
-            tagged = store.image_for_tag("docker.io/library/dyrel-kill:latest")
+            tagged = store.meta.image_for_tag("docker.io/library/dyrel-kill:latest")
             if tagged is not None:  # killed after it finished: then it is whole
-                assert [str(d) for d in store.get_image(tagged).diff_ids] == [diff_id]
+                assert [str(d) for d in store.meta.get_image(tagged).diff_ids] == [diff_id]
 
     result = run_cli_process("import", "-", "dyrel-kill:latest", env=_env(store_root), stdin=data, timeout=120)
     assert result.code == 0, result.err
@@ -167,4 +167,4 @@ def test_import_killed_at_random_points(store_root: Path, tmp_path: Path) -> Non
     with Store.open(store_root) as store:
         store.gc()
         assert [p for p in store.check() if p.severity == "error"] == []
-        assert store.content.has(store.get_image(image_id).layers[0].blob)
+        assert store.content.has(store.meta.get_image(image_id).layers[0].blob)

@@ -38,32 +38,32 @@ STRESS_WORKER = textwrap.dedent(
             config = json.dumps({"rootfs": {"type": "layers", "diff_ids": [str(shared), str(own)]},
                                  "worker": worker, "variant": variant}).encode()
             config_digest = store.content.put_bytes(config)
-            image = store.add_image(
+            image = store.meta.add_image(
                 config_digest=config_digest, config_media_type="application/vnd.oci.image.config.v1+json",
                 config_size=len(config), created=None, created_ns=None, os="linux", architecture="amd64",
                 variant=None, layers=[layer(shared, len(shared_bytes)), layer(own, len(own_bytes))])
             repo = f"docker.io/library/w{worker}"
-            store.set_tag(f"{repo}:{variant}", repo, str(variant), image.id)
+            store.meta.set_tag(f"{repo}:{variant}", repo, str(variant), image.id)
             if rng.random() < 0.5:
-                store.set_tag("docker.io/library/shared:latest", "docker.io/library/shared", "latest", image.id)
+                store.meta.set_tag("docker.io/library/shared:latest", "docker.io/library/shared", "latest", image.id)
         roll = rng.random()
         if roll < 0.4:
             # rmi: untag, and delete the image if nothing else names it, in one transaction.
             name = f"docker.io/library/w{worker}:{rng.randrange(4)}"
-            with store.transaction():
-                image_id = store.image_for_tag(name)
+            with store.meta.transaction():
+                image_id = store.meta.image_for_tag(name)
                 if image_id is not None:
-                    store.remove_tag(name)
-                    if not store.tags_for(image_id) and not store.repo_digests_for(image_id):
-                        store.delete_image(image_id)
+                    store.meta.remove_tag(name)
+                    if not store.meta.tags_for(image_id) and not store.meta.repo_digests_for(image_id):
+                        store.meta.delete_image(image_id)
         elif roll < 0.7:
             try:
                 store.gc()
             except Conflict:
                 pass
-        with store.transaction():  # a consistent view: nothing can change while we look
-            for tag in store.all_tags():
-                image = store.get_image(tag.image_id)
+        with store.meta.transaction():  # a consistent view: nothing can change while we look
+            for tag in store.meta.all_tags():
+                image = store.meta.get_image(tag.image_id)
                 assert image is not None, tag
                 assert store.content.has(image.config_digest), image.id
                 for l in image.layers:

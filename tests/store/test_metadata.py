@@ -209,8 +209,8 @@ def test_blob_sources(store: Store) -> None:
 
 
 def test_store_forwards_metadata_methods(store: Store) -> None:
-    record = store.add_image(**commit_image(store, "a", [b"a"]))
-    assert store.get_image(record.id) == record
+    record = store.meta.add_image(**commit_image(store, "a", [b"a"]))
+    assert store.meta.get_image(record.id) == record
     with pytest.raises(AttributeError):
         store.no_such_method  # noqa: B018
 

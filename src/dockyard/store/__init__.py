@@ -3,7 +3,7 @@
     store = Store.open()                 # or Store.open(Path(...)); DOCKYARD_ROOT etc. otherwise
     with store.lease():                  # before the first ingest of an operation (see gc.py)
         digest = store.content.put_bytes(config_bytes)
-        store.meta.add_image(...)        # metadata lives at store.meta; Store forwards its methods too
+        store.meta.add_image(...)        # metadata lives at store.meta
         store.meta.set_tag(...)
     store.gc(); store.check(); store.close()
 """
@@ -70,20 +70,6 @@ __all__ = [
     "default_root",
 ]
 
-# Metadata methods the Store forwards, so callers may write store.set_tag(...) as well as store.meta.set_tag(...).
-_FORWARDED = frozenset(
-    {
-        "add_image", "get_image", "list_images", "image_exists", "delete_image", "images_by_prefix", "children",
-        "add_layer_blob", "layer_blobs_for", "layer_for_blob", "add_manifest", "get_manifest", "manifests_for",
-        "image_for_manifest", "set_tag", "remove_tag", "get_tag", "image_for_tag", "tags_for", "all_tags",
-        "add_repo_digest", "remove_repo_digest", "repo_digests_for", "all_repo_digests", "image_for_repo_digest",
-        "add_blob_source", "blob_sources", "add_container", "set_container_state", "remove_container",
-        "containers_for", "all_containers", "add_snapshot", "get_snapshot", "all_snapshots", "remove_snapshot",
-        "transaction",
-    }
-)
-
-
 class Store:
     def __init__(self, paths: StorePaths) -> None:
         self.paths = paths
@@ -148,8 +134,3 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _FORWARDED:
-            return getattr(self.meta, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
